@@ -1,0 +1,95 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ntbnet top-level Makefile.
+#
+#   make              bootstrap, build the test kernel (cached), the modules,
+#                     the ivshmem server and the initramfs into build/
+#   make run          boot two hosts and bring up the link (the demo)
+#   make test         host unit tests and VM selftests, KTAP
+#   make check        rustfmt and clippy
+#   make KDIR=<dir>   build only the modules against a kernel build tree
+#                     (real hardware); see README.md
+#
+# Kbuild (the file `Kbuild`) describes the modules themselves.
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+BUILD := $(TOP)/build
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+PROJECT_KO := ntbnet.ko ntb_hw_ivshmem.ko
+# The kernel's own NTB modules: baselines and outside test suites.
+KERNEL_KO := drivers/ntb/ntb.ko drivers/ntb/ntb_transport.ko \
+	drivers/net/ntb_netdev.ko drivers/ntb/test/ntb_tool.ko \
+	drivers/ntb/test/ntb_pingpong.ko drivers/ntb/test/ntb_perf.ko \
+	drivers/ntb/hw/mscc/ntb_hw_switchtec.ko drivers/pci/switch/switchtec.ko \
+	net/sched/sch_netem.ko
+
+RUST_SOURCES := $(shell find $(TOP)/src $(TOP)/net $(TOP)/hw -name '*.rs' -o -name '*.c' -o -name '*.h' | grep -v '_generated\|bindings_wrappers')
+SERVER_SOURCES := $(shell find $(TOP)/hw/ivshmem/server -name '*.rs' -o -name Cargo.toml)
+
+.PHONY: all modules vm run test bench check clean distclean help
+
+ifeq ($(origin KDIR),undefined)
+# --- The VM platform: bootstrap, cached test kernel, then everything. -------
+all:
+	@$(TOP)/scripts/bootstrap.sh
+	@kdir=$$($(TOP)/scripts/build-kernel.sh) && \
+		$(MAKE) --no-print-directory -f $(TOP)/Makefile KDIR="$$kdir" NTBNET_VM=1 vm
+else
+# --- A given kernel tree (real hardware): the modules only, unless this is
+# --- the recursive call of the VM build above.
+all: $(if $(NTBNET_VM),vm,modules)
+endif
+
+modules:
+	@$(MAKE) --no-print-directory -C $(KDIR) M=$(TOP) LLVM=1 $(if $(CLIPPY),CLIPPY=1) modules
+
+vm: modules $(BUILD)/bzImage $(addprefix $(BUILD)/,$(PROJECT_KO) $(notdir $(KERNEL_KO))) \
+	$(BUILD)/ivshmem-server $(BUILD)/initramfs.cpio.gz
+
+$(BUILD)/bzImage: $(KDIR)/arch/x86/boot/bzImage
+	@mkdir -p $(BUILD) && cp $< $@
+
+$(addprefix $(BUILD)/,$(PROJECT_KO)): $(BUILD)/%.ko: $(TOP)/%.ko
+	@mkdir -p $(BUILD) && cp $< $@
+
+$(TOP)/ntbnet.ko $(TOP)/ntb_hw_ivshmem.ko: modules
+
+define kernel_ko_rule
+$(BUILD)/$(notdir $(1)): $(KDIR)/$(1)
+	@mkdir -p $(BUILD) && cp $$< $$@
+endef
+$(foreach ko,$(KERNEL_KO),$(eval $(call kernel_ko_rule,$(ko))))
+
+$(BUILD)/ivshmem-server: $(SERVER_SOURCES) $(TOP)/Cargo.lock
+	@echo "  CARGO    ivshmem-server"
+	@cd $(TOP) && cargo build --quiet --release --locked -p ivshmem-server
+	@mkdir -p $(BUILD) && cp $(TOP)/target/release/ivshmem-server $@
+
+$(BUILD)/initramfs.cpio.gz: $(TOP)/scripts/mkinitramfs.sh $(TOP)/selftests/init \
+		$(addprefix $(BUILD)/,$(PROJECT_KO) $(notdir $(KERNEL_KO)))
+	@echo "  GEN      $@"
+	@$(TOP)/scripts/mkinitramfs.sh "$(KDIR)" $@ $(addprefix $(BUILD)/,$(PROJECT_KO) $(notdir $(KERNEL_KO)))
+
+run: all
+	@$(TOP)/selftests/run_demo.sh
+
+test: all
+	@$(TOP)/selftests/run_tests.sh
+
+check:
+	@$(TOP)/scripts/bootstrap.sh
+	@kdir=$$($(TOP)/scripts/build-kernel.sh) && \
+		$(MAKE) --no-print-directory -C "$$kdir" M=$(TOP) LLVM=1 CLIPPY=1 W=1 modules
+	@rustfmt --check --edition 2021 $$(find $(TOP)/src $(TOP)/net $(TOP)/hw -name '*.rs' -not -name '*_generated.rs')
+	@cd $(TOP) && cargo clippy --quiet --locked --all-targets -- -D warnings
+
+clean:
+	@if [ -n "$(KDIR)" ]; then $(MAKE) --no-print-directory -C $(KDIR) M=$(TOP) LLVM=1 clean; fi
+	@rm -rf $(BUILD) $(TOP)/src/bindings_generated.rs $(TOP)/src/bindings_wrappers.c
+
+distclean: clean
+	@rm -rf $(TOP)/target
+
+help:
+	@sed -n '3,14p' $(TOP)/Makefile

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Installs what the build and the VMs need, and nothing when it is all there.
+# Idempotent: `make` runs it through a stamp, and it is cheap to run again.
+set -euo pipefail
+
+BINDGEN_VERSION=0.71.1
+
+step() { printf '  %-8s %s\n' BOOT "$*"; }
+die() { printf 'bootstrap: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages, by the file each one must provide.
+declare -A pkgs=(
+	[/usr/bin/clang]=clang
+	[/usr/bin/ld.lld]=lld
+	[/usr/bin/llvm-ar]=llvm
+	[/usr/lib/llvm-14/lib/libclang.so]=libclang-dev
+	[/usr/bin/flex]=flex
+	[/usr/bin/bison]=bison
+	[/usr/bin/bc]=bc
+	[/usr/include/libelf.h]=libelf-dev
+	[/usr/include/openssl/ssl.h]=libssl-dev
+	[/usr/bin/qemu-system-x86_64]=qemu-system-x86
+	[/usr/bin/cpio]=cpio
+	[/bin/busybox]=busybox-static
+	[/usr/bin/ip]=iproute2
+	[/usr/bin/iperf3]=iperf3
+	[/usr/sbin/ethtool]=ethtool
+	[/usr/bin/xz]=xz-utils
+	[/usr/bin/gzip]=gzip
+	[/usr/bin/make]=make
+	[/usr/bin/gcc]=gcc
+	[/usr/bin/python3]=python3
+	[/usr/bin/timeout]=coreutils
+	[/usr/bin/setsid]=util-linux
+	[/usr/sbin/depmod]=kmod
+	[/usr/src/linux-source-6.12.tar.xz]=linux-source-6.12
+)
+missing=()
+for f in "${!pkgs[@]}"; do
+	[ -e "$f" ] || missing+=("${pkgs[$f]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	step "apt-get install ${missing[*]}"
+	[ "$(id -u)" = 0 ] || SUDO=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	timeout 600 ${SUDO:-} apt-get update -qq ||
+		die "apt-get update failed (step: Debian packages)"
+	timeout 1200 ${SUDO:-} apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
+		die "apt-get install ${missing[*]} failed (step: Debian packages)"
+fi
+
+command -v rustc >/dev/null || die "no rustc: install the rustup stable toolchain first (step: Rust toolchain)"
+if ! [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library/core" ]; then
+	step "rustup component add rust-src"
+	timeout 600 rustup component add rust-src ||
+		die "rustup component add rust-src failed (step: Rust toolchain)"
+fi
+
+cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
+if ! "$cargo_bin/bindgen" --version 2>/dev/null | grep -qx "bindgen $BINDGEN_VERSION"; then
+	step "cargo install bindgen-cli $BINDGEN_VERSION"
+	timeout 1200 cargo install --locked --quiet bindgen-cli --version "$BINDGEN_VERSION" ||
+		die "cargo install bindgen-cli failed (step: bindgen)"
+fi
+exit 0

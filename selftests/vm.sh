@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# vm.sh: run a shell script on N QEMU hosts joined by a virtual NTB.
+#
+# Usage: selftests/vm.sh [options] SCRIPT [FILE...]
+#
+# Starts the project's ivshmem server, then N hosts (QEMU TCG, q35, each with
+# an ivshmem-doorbell device on that server and the kernel and initramfs of
+# build/), runs SCRIPT as /test.sh on every host with FILEs in /extra, and
+# prints each host's output prefixed with `hostN| `. Inside SCRIPT, HOST is
+# the host's number (0..N-1, also its ivshmem peer ID) and HOSTS is N; the
+# project's and the kernel's NTB modules are loadable with modprobe.
+#
+# Options:
+#   -n N            number of hosts (default 2)
+#   -t SECONDS      time limit for the whole run (default 300)
+#   -o DIR          keep the run's files (consoles, outputs) in DIR
+#   -m MIB          shared memory size in MiB, a power of two (default 64)
+#   -v VECTORS      doorbell vectors per host (default 8)
+#   -c CPUS         vCPUs per host (default 2)
+#   -M MIB          memory per host (default 1024)
+#   --edu           add QEMU's edu device (64-bit DMA mask) to every host
+#   --iommu         add an Intel IOMMU with interrupt remapping
+#   --append ARGS   extra kernel command-line arguments
+#   --no-console-check
+#                   do not fail on BUG:/WARNING:/Call Trace: in the consoles
+#   -q              print only the summary, not the hosts' output
+#
+# Exit status: 0 when every host's script exited 0 within the time limit
+# and no console shows a kernel error; 1 otherwise, with the reason. Every
+# process the harness starts is stopped on exit, failure or Ctrl-C.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${NTBNET_BUILD:-$top/build}
+hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
+edu=0 iommu=0 append= console_check=1 quiet=0
+
+usage() { sed -n '4,31p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	-n) hosts=$2; shift 2 ;;
+	-t) limit=$2; shift 2 ;;
+	-o) outdir=$2; shift 2 ;;
+	-m) shm_mb=$2; shift 2 ;;
+	-v) vectors=$2; shift 2 ;;
+	-c) cpus=$2; shift 2 ;;
+	-M) mem=$2; shift 2 ;;
+	--edu) edu=1; shift ;;
+	--iommu) iommu=1; shift ;;
+	--append) append=$2; shift 2 ;;
+	--no-console-check) console_check=0; shift ;;
+	-q) quiet=1; shift ;;
+	-h|--help) usage 0 ;;
+	--) shift; break ;;
+	-*) usage ;;
+	*) break ;;
+	esac
+done
+[ $# -ge 1 ] || usage
+script=$1
+shift
+[ -f "$script" ] || die "no such script: $script"
+for f in bzImage initramfs.cpio.gz ivshmem-server; do
+	[ -f "$build/$f" ] || die "$build/$f missing: run make first (step: VM harness)"
+done
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run make (step: VM harness)"
+
+if [ -n "$outdir" ]; then
+	mkdir -p "$outdir"
+	run=$(cd "$outdir" && pwd)
+	keep=1
+else
+	run=$(mktemp -d /tmp/ntbnet-vm.XXXXXX)
+	keep=0
+fi
+
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	sleep 0.2
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	[ "$keep" = 1 ] || rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'echo "vm.sh: interrupted" >&2; exit 130' INT TERM HUP
+
+deadline=$((SECONDS + limit))
+
+# The virtual NTB's wire: one server, one shared memory, N peers.
+sock=$run/ivshmem.sock
+rm -f "$sock"
+"$build/ivshmem-server" --socket "$sock" --size "${shm_mb}M" --vectors "$vectors" --verbose \
+	> "$run/server.log" 2>&1 &
+pids+=($!)
+until [ -S "$sock" ]; do
+	[ $SECONDS -lt $((deadline)) ] && kill -0 "${pids[0]}" 2>/dev/null ||
+		die "ivshmem server did not start: $(cat "$run/server.log") (step: ivshmem server)"
+	sleep 0.1
+done
+
+# Each host's initramfs: the common image plus an archive with the script.
+overlay() {
+	local dir=$run/overlay
+	rm -rf "$dir" && mkdir -p "$dir/extra"
+	install -m 0755 "$script" "$dir/test.sh"
+	[ $# -eq 0 ] || cp -r "$@" "$dir/extra/"
+	(cd "$dir" && find . -print0 | cpio --null -o -H newc --quiet -R 0:0) | gzip -1
+}
+overlay "$@" > "$run/overlay.cpio.gz"
+cat "$build/initramfs.cpio.gz" "$run/overlay.cpio.gz" > "$run/initrd.cpio.gz"
+
+machine=q35
+extra_dev=()
+if [ $iommu = 1 ]; then
+	machine=q35,kernel-irqchip=split
+	extra_dev+=(-device intel-iommu,intremap=on)
+fi
+[ $edu = 1 ] && extra_dev+=(-device edu,dma_mask=0xffffffffffffffff)
+
+qpids=()
+for ((i = 0; i < hosts; i++)); do
+	: > "$run/host$i.console"
+	: > "$run/host$i.out"
+	qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none -no-reboot \
+		-M "$machine" -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
+		"${extra_dev[@]}" \
+		-chardev socket,path="$sock",id=ivsh \
+		-device ivshmem-doorbell,chardev=ivsh,vectors="$vectors" \
+		-kernel "$build/bzImage" -initrd "$run/initrd.cpio.gz" \
+		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 oops=panic printk.time=1 ntbvm.host=$i ntbvm.hosts=$hosts $append" \
+		-serial file:"$run/host$i.console" -serial file:"$run/host$i.out" \
+		> "$run/host$i.qemu.log" 2>&1 &
+	pids+=($!)
+	qpids+=($!)
+	# Start the next host only once this one holds its peer ID, so that
+	# host N is ivshmem peer N.
+	until grep -q "peer $i joined" "$run/server.log"; do
+		if [ $SECONDS -ge $deadline ] || ! kill -0 "${qpids[$i]}" 2>/dev/null; then
+			cat "$run/host$i.qemu.log" >&2
+			die "host$i did not connect to the ivshmem server (step: VM start)"
+		fi
+		sleep 0.05
+	done
+done
+
+# Wait for every host to power off, within the time limit.
+while :; do
+	alive=0
+	for p in "${qpids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+	[ $alive = 1 ] || break
+	if [ $SECONDS -ge $deadline ]; then
+		echo "vm.sh: time limit of ${limit}s reached, stopping the hosts" >&2
+		break
+	fi
+	sleep 0.2
+done
+for p in "${qpids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+
+status=0
+for ((i = 0; i < hosts; i++)); do
+	out=$run/host$i.out
+	tr -d '\r' < "$out" > "$out.txt"
+	[ $quiet = 1 ] || sed "s/^/host$i| /" "$out.txt" | grep -v '^host[0-9]*| ntbnet-vm: exit'
+	rc=$(sed -n 's/^ntbnet-vm: exit \([0-9]*\)$/\1/p' "$out.txt" | tail -n 1)
+	if [ -z "$rc" ]; then
+		echo "vm.sh: host$i did not finish its script (boot failure or time limit); console tail:" >&2
+		tail -n 20 "$run/host$i.console" | sed "s/^/host$i console| /" >&2
+		status=1
+	elif [ "$rc" != 0 ]; then
+		echo "vm.sh: host$i script exited $rc" >&2
+		status=1
+	fi
+	if [ $console_check = 1 ] &&
+		grep -nE 'BUG:|WARNING:|Call Trace:|KASAN|unreferenced object|Kernel panic' "$run/host$i.console" > "$run/host$i.errors"; then
+		echo "vm.sh: host$i console shows kernel errors:" >&2
+		grep -B2 -A30 -m1 -E 'BUG:|WARNING:|Call Trace:|KASAN|unreferenced object|Kernel panic' "$run/host$i.console" |
+			sed "s/^/host$i console| /" >&2
+		status=1
+	fi
+done
+[ "$keep" = 0 ] || echo "vm.sh: run files in $run" >&2
+exit $status

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The C API that ntbnet's Rust code needs and that 6.12's kernel::bindings
+ * lacks. bindgen reads this file with the kernel's own clang flags (see
+ * Kbuild); static inline functions get generated C wrappers.
+ */
+#include <linux/dma-mapping.h>
+#include <linux/etherdevice.h>
+#include <linux/ethtool.h>
+#include <linux/interrupt.h>
+#include <linux/io.h>
+#include <linux/irq.h>
+#include <linux/irqdomain.h>
+#include <linux/module.h>
+#include <linux/msi.h>
+#include <linux/netdevice.h>
+#include <linux/ntb.h>
+#include <linux/pci.h>
+#include <linux/skbuff.h>
+
+#include "helpers.h"

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Hand-written C helpers for macros and for inline functions that bindgen
+ * cannot wrap. Each is a thin, behaviour-free call of what it names.
+ */
+#ifndef NTBNET_HELPERS_H
+#define NTBNET_HELPERS_H
+
+#include <linux/ntb.h>
+#include <linux/pci.h>
+
+int ntbnet_ntb_register_client(struct ntb_client *client);
+int ntbnet_pci_register_driver(struct pci_driver *drv);
+
+#endif

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! NTB client abstractions (`include/linux/ntb.h`).
+//!
+//! A [`Client`] is bound by the NTB core to every `ntb_dev` it offers; its
+//! per-device data lives in the device's client context (`ntb_set_ctx`),
+//! from `probe` until `remove`.
+
+use crate::klib::bindings;
+use core::marker::PhantomData;
+use kernel::error::{from_result, to_result};
+use kernel::prelude::*;
+use kernel::str::CStr;
+use crate::klib::types::try_ffi_init;
+use kernel::types::{ForeignOwnable, Opaque};
+
+/// An NTB device (`struct ntb_dev`), as seen by a client.
+///
+/// # Invariants
+///
+/// The wrapped `ntb_dev` is registered with the NTB core for as long as a
+/// reference to this object exists.
+#[repr(transparent)]
+pub struct Device(Opaque<bindings::ntb_dev>);
+
+impl Device {
+    /// Creates a reference to a [`Device`] from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a registered `ntb_dev` that stays registered for
+    /// the lifetime `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::ntb_dev) -> &'a Self {
+        // SAFETY: `Device` is a transparent wrapper of `ntb_dev`, and the
+        // caller guarantees that the pointer is valid for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw `ntb_dev` pointer.
+    pub fn as_raw(&self) -> *mut bindings::ntb_dev {
+        self.0.get()
+    }
+
+    /// The device's name in the driver model (`ntb_dev.dev`).
+    pub fn name(&self) -> &CStr {
+        // SAFETY: By the type invariant the device is registered, so its
+        // embedded `struct device` has a name that lives as long as it does.
+        unsafe {
+            CStr::from_char_ptr(bindings::dev_name(core::ptr::addr_of_mut!(
+                (*self.as_raw()).dev
+            )))
+        }
+    }
+
+    /// The name of the PCI function that provides this NTB (its bus info).
+    pub fn pci_name(&self) -> &CStr {
+        // SAFETY: Every NTB hardware driver sets `pdev` before it registers
+        // the device, and the PCI device outlives the NTB device.
+        unsafe { CStr::from_char_ptr(bindings::pci_name((*self.as_raw()).pdev)) }
+    }
+
+    /// Whether the NTB link is up.
+    pub fn link_is_up(&self) -> bool {
+        // SAFETY: The device is registered (type invariant); the speed and
+        // width outputs are optional.
+        unsafe {
+            bindings::ntb_link_is_up(self.as_raw(), core::ptr::null_mut(), core::ptr::null_mut())
+                > 0
+        }
+    }
+}
+
+/// An NTB client driver.
+#[vtable]
+pub trait Client: 'static {
+    /// The client's per-device data, kept from `probe` until `remove`.
+    type Data: Send + Sync + 'static;
+
+    /// Binds the client to `ntb`.
+    fn probe(ntb: &Device) -> Result<Self::Data>;
+
+    /// Unbinds the client from `ntb`; `data` is what `probe` returned.
+    fn remove(data: Self::Data, ntb: &Device);
+
+    /// The link went up or down (`ntb_link_event`). Called in atomic
+    /// context, under the NTB core's context lock: defer real work.
+    fn link_event(_data: &Self::Data, _ntb: &Device) {}
+
+    /// A doorbell vector fired (`ntb_db_event`). Called in interrupt
+    /// context, under the NTB core's context lock.
+    fn db_event(_data: &Self::Data, _ntb: &Device, _vector: u32) {}
+}
+
+/// What the client context of an `ntb_dev` holds: the client's data and the
+/// device, which the NTB core does not pass to the context ops.
+struct Context<T: Client> {
+    ntb: *mut bindings::ntb_dev,
+    data: T::Data,
+}
+
+impl<T: Client> Context<T> {
+    /// # Safety
+    ///
+    /// `ctx` must be a context set by `Adapter::<T>::probe_callback` and not
+    /// yet cleared by `remove_callback`.
+    unsafe fn with(ctx: *mut kernel::ffi::c_void, f: impl FnOnce(&T::Data, &Device)) {
+        // SAFETY: The caller guarantees that `ctx` came from `into_foreign`
+        // and is live; `borrow` does not take ownership.
+        let ctx = unsafe { <KBox<Self> as ForeignOwnable>::borrow(ctx) };
+        // SAFETY: The device stays registered while its context is set.
+        f(&ctx.data, unsafe { Device::from_raw(ctx.ntb) });
+    }
+}
+
+/// Connects the C callbacks of the NTB core to a [`Client`].
+struct Adapter<T: Client>(PhantomData<T>);
+
+impl<T: Client> Adapter<T> {
+    const CTX_OPS: bindings::ntb_ctx_ops = bindings::ntb_ctx_ops {
+        link_event: Some(Self::link_event_callback),
+        db_event: Some(Self::db_event_callback),
+        msg_event: None,
+    };
+
+    /// # Safety
+    ///
+    /// Called by the NTB core with a registered `ntb`.
+    unsafe extern "C" fn probe_callback(
+        _client: *mut bindings::ntb_client,
+        ntb: *mut bindings::ntb_dev,
+    ) -> kernel::ffi::c_int {
+        from_result(|| {
+            // SAFETY: The NTB core passes a registered device that stays
+            // registered until `remove_callback` returns.
+            let dev = unsafe { Device::from_raw(ntb) };
+            let data = T::probe(dev)?;
+            let ctx = KBox::new(Context::<T> { ntb, data }, GFP_KERNEL)?.into_foreign();
+            // SAFETY: `ntb` is valid; `CTX_OPS` is promoted to a static, and
+            // `ctx` stays valid until `remove_callback` clears the context.
+            let ret = unsafe { bindings::ntb_set_ctx(ntb, ctx as *mut _, &Self::CTX_OPS) };
+            if let Err(e) = to_result(ret) {
+                // SAFETY: `ctx` came from `into_foreign` above and was not
+                // published, since the context was not set.
+                let ctx = unsafe { <KBox<Context<T>> as ForeignOwnable>::from_foreign(ctx) };
+                T::remove(KBox::into_inner(ctx).data, dev);
+                return Err(e);
+            }
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the NTB core for a device that `probe_callback` bound.
+    unsafe extern "C" fn remove_callback(
+        _client: *mut bindings::ntb_client,
+        ntb: *mut bindings::ntb_dev,
+    ) {
+        // SAFETY: The device was bound by `probe_callback`, so `ctx` holds
+        // the pointer from `into_foreign`. The NTB core calls context ops
+        // under `ctx_lock`, which `ntb_clear_ctx` takes: once it returns no
+        // op runs or will run, and the context can be taken back.
+        unsafe {
+            let ctx = (*ntb).ctx;
+            bindings::ntb_clear_ctx(ntb);
+            let ctx = KBox::into_inner(<KBox<Context<T>> as ForeignOwnable>::from_foreign(ctx));
+            T::remove(ctx.data, Device::from_raw(ntb));
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the NTB core with the context set by `probe_callback`.
+    unsafe extern "C" fn link_event_callback(ctx: *mut kernel::ffi::c_void) {
+        // SAFETY: The NTB core calls context ops only while the context is
+        // set, i.e. between `probe_callback` and `remove_callback`.
+        unsafe { Context::<T>::with(ctx, |data, ntb| T::link_event(data, ntb)) };
+    }
+
+    /// # Safety
+    ///
+    /// Called by the NTB core with the context set by `probe_callback`.
+    unsafe extern "C" fn db_event_callback(ctx: *mut kernel::ffi::c_void, vector: kernel::ffi::c_int) {
+        // SAFETY: As in `link_event_callback`.
+        unsafe { Context::<T>::with(ctx, |data, ntb| T::db_event(data, ntb, vector as u32)) };
+    }
+}
+
+/// A registered NTB client; unregisters on drop.
+#[pin_data(PinnedDrop)]
+pub struct Registration<T: Client> {
+    #[pin]
+    client: Opaque<bindings::ntb_client>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The registration is only touched by `new` and `drop`; the NTB core
+// serialises the callbacks it makes through it.
+unsafe impl<T: Client> Sync for Registration<T> {}
+// SAFETY: See above; nothing in it is tied to a thread.
+unsafe impl<T: Client> Send for Registration<T> {}
+
+impl<T: Client> Registration<T> {
+    /// Registers client `T` with the NTB core.
+    pub fn new() -> impl PinInit<Self, Error> {
+        let register = |ptr: *mut bindings::ntb_client| {
+            // SAFETY: `ptr` points to memory for an `ntb_client` that is
+            // pinned for the registration's life; it is zeroed, filled and
+            // then registered. Drop unregisters.
+            unsafe {
+                ptr.write(bindings::ntb_client::default());
+                (*ptr).ops.probe = Some(Adapter::<T>::probe_callback);
+                (*ptr).ops.remove = Some(Adapter::<T>::remove_callback);
+                to_result(bindings::ntbnet_ntb_register_client(ptr))
+            }
+        };
+        try_pin_init!(Self {
+            // SAFETY: `register` fills the whole struct before registering
+            // it, and a failed registration leaves nothing to clean up.
+            client <- unsafe { try_ffi_init(register) },
+            _p: PhantomData,
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: Client> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: The client was registered in `new`; unregistering removes
+        // it from every device, calling `remove` for each.
+        unsafe { bindings::ntb_unregister_client(self.client.get()) };
+    }
+}

@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! PCI driver abstractions (`include/linux/pci.h`): registration, the
+//! device, its BARs and its interrupt vectors.
+
+use crate::klib::bindings;
+use core::marker::PhantomData;
+use kernel::error::{from_result, to_result};
+use kernel::prelude::*;
+use kernel::str::CStr;
+use crate::klib::types::try_ffi_init;
+use kernel::types::{ForeignOwnable, Opaque};
+
+/// One entry of a driver's PCI ID table.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct DeviceId(bindings::pci_device_id);
+
+impl DeviceId {
+    /// Matches `vendor:device` with any subsystem IDs.
+    pub const fn new(vendor: u32, device: u32) -> Self {
+        Self(bindings::pci_device_id {
+            vendor,
+            device,
+            subvendor: !0,
+            subdevice: !0,
+            class: 0,
+            class_mask: 0,
+            driver_data: 0,
+            override_only: 0,
+        })
+    }
+
+    /// The all-zero entry that ends a table.
+    pub const END: Self = Self(bindings::pci_device_id {
+        vendor: 0,
+        device: 0,
+        subvendor: 0,
+        subdevice: 0,
+        class: 0,
+        class_mask: 0,
+        driver_data: 0,
+        override_only: 0,
+    });
+}
+
+/// A PCI device (`struct pci_dev`).
+///
+/// # Invariants
+///
+/// The wrapped `pci_dev` is valid for as long as a reference to this object
+/// exists; a driver's callbacks get it between probe and remove.
+#[repr(transparent)]
+pub struct Device(Opaque<bindings::pci_dev>);
+
+impl Device {
+    /// Creates a reference to a [`Device`] from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid `pci_dev` for the lifetime `'a`.
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::pci_dev) -> &'a Self {
+        // SAFETY: `Device` is a transparent wrapper of `pci_dev`; the caller
+        // guarantees validity for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw `pci_dev` pointer.
+    pub fn as_raw(&self) -> *mut bindings::pci_dev {
+        self.0.get()
+    }
+
+    /// The device's name (`0000:00:03.0`).
+    pub fn name(&self) -> &CStr {
+        // SAFETY: The device is valid (type invariant); its name lives as
+        // long as it does.
+        unsafe { CStr::from_char_ptr(bindings::pci_name(self.as_raw())) }
+    }
+
+    /// Enables the device (`pci_enable_device`).
+    pub fn enable(&self) -> Result {
+        // SAFETY: The device is valid (type invariant).
+        to_result(unsafe { bindings::pci_enable_device(self.as_raw()) })
+    }
+
+    /// Disables the device (`pci_disable_device`).
+    pub fn disable(&self) {
+        // SAFETY: The device is valid (type invariant).
+        unsafe { bindings::pci_disable_device(self.as_raw()) }
+    }
+
+    /// Turns bus mastering on: without it the device's DMA, and the MSI-X
+    /// messages QEMU sends through the bus-master address space, are lost.
+    pub fn set_master(&self) {
+        // SAFETY: The device is valid (type invariant).
+        unsafe { bindings::pci_set_master(self.as_raw()) }
+    }
+
+    /// Turns bus mastering off.
+    pub fn clear_master(&self) {
+        // SAFETY: The device is valid (type invariant).
+        unsafe { bindings::pci_clear_master(self.as_raw()) }
+    }
+
+    /// Claims all BARs for `name` (`pci_request_regions`).
+    pub fn request_regions(&self, name: &'static CStr) -> Result {
+        // SAFETY: The device is valid; `name` is static, as the resource
+        // tree keeps the pointer.
+        to_result(unsafe { bindings::pci_request_regions(self.as_raw(), name.as_char_ptr()) })
+    }
+
+    /// Releases the BARs claimed by [`Device::request_regions`].
+    pub fn release_regions(&self) {
+        // SAFETY: The device is valid (type invariant).
+        unsafe { bindings::pci_release_regions(self.as_raw()) }
+    }
+
+    /// The bus address and length of BAR `bar` (zero length if absent).
+    pub fn resource(&self, bar: u32) -> (u64, u64) {
+        if bar as usize >= bindings::PCI_STD_NUM_BARS as usize {
+            return (0, 0);
+        }
+        // SAFETY: The device is valid and `bar` indexes its resource array.
+        let r = unsafe { &(*self.as_raw()).resource[bar as usize] };
+        if r.end <= r.start {
+            (r.start, 0)
+        } else {
+            (r.start, r.end - r.start + 1)
+        }
+    }
+
+    /// Maps BAR `bar` (`pci_iomap`), uncached.
+    pub fn iomap(&self, bar: u32) -> Result<IoMem> {
+        let (_, len) = self.resource(bar);
+        if len == 0 {
+            return Err(ENODEV);
+        }
+        // SAFETY: The device is valid and BAR `bar` exists.
+        let addr = unsafe { bindings::pci_iomap(self.as_raw(), bar as i32, 0) };
+        if addr.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: `addr` maps `len` bytes until `pci_iounmap`.
+        Ok(IoMem {
+            addr,
+            len: len as usize,
+            pdev: self.as_raw(),
+        })
+    }
+
+    /// Allocates between `min` and `max` interrupt vectors of the kinds in
+    /// `flags` (`PCI_IRQ_MSIX`, ...); returns how many it got.
+    pub fn alloc_irq_vectors(&self, min: u32, max: u32, flags: u32) -> Result<u32> {
+        // SAFETY: The device is valid (type invariant).
+        let n = unsafe { bindings::pci_alloc_irq_vectors(self.as_raw(), min, max, flags) };
+        to_result(n)?;
+        Ok(n as u32)
+    }
+
+    /// Frees the vectors of [`Device::alloc_irq_vectors`].
+    pub fn free_irq_vectors(&self) {
+        // SAFETY: The device is valid (type invariant).
+        unsafe { bindings::pci_free_irq_vectors(self.as_raw()) }
+    }
+
+    /// The Linux IRQ number of vector `nr`.
+    pub fn irq_vector(&self, nr: u32) -> Result<u32> {
+        // SAFETY: The device is valid (type invariant).
+        let irq = unsafe { bindings::pci_irq_vector(self.as_raw(), nr) };
+        to_result(irq)?;
+        Ok(irq as u32)
+    }
+}
+
+/// A mapped BAR; unmapped on drop.
+///
+/// # Invariants
+///
+/// `addr` maps `len` bytes of MMIO of `pdev` until drop.
+pub struct IoMem {
+    addr: *mut kernel::ffi::c_void,
+    len: usize,
+    pdev: *mut bindings::pci_dev,
+}
+
+// SAFETY: MMIO accessors may be used from any thread.
+unsafe impl Send for IoMem {}
+// SAFETY: Each access is a single MMIO operation, safe to run concurrently.
+unsafe impl Sync for IoMem {}
+
+impl IoMem {
+    /// The mapped length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the mapping is empty (never, for a mapped BAR).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn check(&self, off: usize, size: usize) -> Option<*mut kernel::ffi::c_void> {
+        if off % size == 0 && off.checked_add(size)? <= self.len {
+            // SAFETY: `off + size <= len`, so the result stays within the
+            // mapping (type invariant).
+            Some(unsafe { self.addr.cast::<u8>().add(off).cast() })
+        } else {
+            None
+        }
+    }
+
+    /// Reads the 32-bit register at `off`; out of range or misaligned reads
+    /// return all ones, as an aborted PCI read does.
+    pub fn read32(&self, off: usize) -> u32 {
+        match self.check(off, 4) {
+            // SAFETY: `p` is an aligned address inside the mapping.
+            Some(p) => unsafe { bindings::ioread32(p) },
+            None => !0,
+        }
+    }
+
+    /// Writes the 32-bit register at `off`; out of range or misaligned
+    /// writes are dropped, as the bus would drop them.
+    pub fn write32(&self, val: u32, off: usize) {
+        if let Some(p) = self.check(off, 4) {
+            // SAFETY: `p` is an aligned address inside the mapping.
+            unsafe { bindings::iowrite32(val, p) }
+        }
+    }
+}
+
+impl Drop for IoMem {
+    fn drop(&mut self) {
+        // SAFETY: `addr` was mapped by `pci_iomap` for `pdev` (invariant).
+        unsafe { bindings::pci_iounmap(self.pdev, self.addr) }
+    }
+}
+
+/// A PCI driver.
+pub trait Driver: 'static {
+    /// Per-device data, kept from `probe` until `remove`.
+    type Data: Send + Sync + 'static;
+
+    /// The driver's name.
+    const NAME: &'static CStr;
+
+    /// The devices it binds, ending with [`DeviceId::END`].
+    const ID_TABLE: &'static [DeviceId];
+
+    /// Binds the driver to `dev`.
+    fn probe(dev: &Device) -> Result<Self::Data>;
+
+    /// Unbinds the driver; `data` is what `probe` returned.
+    fn remove(data: Self::Data, dev: &Device);
+}
+
+struct Adapter<T: Driver>(PhantomData<T>);
+
+impl<T: Driver> Adapter<T> {
+    /// # Safety
+    ///
+    /// Called by the PCI core with a valid device being bound.
+    unsafe extern "C" fn probe_callback(
+        pdev: *mut bindings::pci_dev,
+        _id: *const bindings::pci_device_id,
+    ) -> kernel::ffi::c_int {
+        from_result(|| {
+            // SAFETY: The PCI core passes a valid device, bound until
+            // `remove_callback` returns.
+            let dev = unsafe { Device::from_raw(pdev) };
+            let data = KBox::new(T::probe(dev)?, GFP_KERNEL)?;
+            // SAFETY: `pdev` is valid; the driver data belongs to the bound
+            // driver, which takes it back in `remove_callback`.
+            unsafe { bindings::pci_set_drvdata(pdev, data.into_foreign() as *mut _) };
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the PCI core for a device that `probe_callback` bound.
+    unsafe extern "C" fn remove_callback(pdev: *mut bindings::pci_dev) {
+        // SAFETY: `probe_callback` stored the result of `into_foreign` as
+        // driver data; this takes it back, once.
+        unsafe {
+            let data = <KBox<T::Data> as ForeignOwnable>::from_foreign(bindings::pci_get_drvdata(pdev));
+            bindings::pci_set_drvdata(pdev, core::ptr::null_mut());
+            T::remove(KBox::into_inner(data), Device::from_raw(pdev));
+        }
+    }
+}
+
+/// A registered PCI driver; unregisters on drop.
+#[pin_data(PinnedDrop)]
+pub struct Registration<T: Driver> {
+    #[pin]
+    driver: Opaque<bindings::pci_driver>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The registration is only touched by `new` and `drop`.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+// SAFETY: See above; nothing in it is tied to a thread.
+unsafe impl<T: Driver> Send for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    /// Registers driver `T` with the PCI core.
+    pub fn new() -> impl PinInit<Self, Error> {
+        let register = |ptr: *mut bindings::pci_driver| {
+            let ids = T::ID_TABLE;
+            if ids.last().map_or(true, |id| id.0.vendor != 0) {
+                return Err(EINVAL);
+            }
+            // SAFETY: `ptr` points to memory for a `pci_driver` pinned for
+            // the registration's life: zeroed, filled, then registered. The
+            // name and ID table are static. Drop unregisters.
+            unsafe {
+                ptr.write(bindings::pci_driver::default());
+                (*ptr).name = T::NAME.as_char_ptr();
+                (*ptr).id_table = ids.as_ptr().cast();
+                (*ptr).probe = Some(Adapter::<T>::probe_callback);
+                (*ptr).remove = Some(Adapter::<T>::remove_callback);
+                to_result(bindings::ntbnet_pci_register_driver(ptr))
+            }
+        };
+        try_pin_init!(Self {
+            // SAFETY: `register` fills the whole struct before registering
+            // it, and a failed registration leaves nothing to clean up.
+            driver <- unsafe { try_ffi_init(register) },
+            _p: PhantomData,
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: Driver> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: The driver was registered in `new`; unregistering unbinds
+        // every device, calling `remove` for each.
+        unsafe { bindings::pci_unregister_driver(self.driver.get()) };
+    }
+}
