@@ -38,7 +38,7 @@ Options:
 
 Peer IDs are the lowest free ones in 0..=65535: the first VM gets 0, a
 VM that reconnects after leaving gets its old ID back.  Options may also
-be written --option=VALUE.  Stop with SIGINT or SIGTERM.
+be written --option=VALUE.  Stop with SIGINT, SIGTERM or SIGHUP.
 ";
 
 /// Parsed command line.
@@ -220,7 +220,7 @@ fn run(opts: Options) -> io::Result<()> {
     server.add_stop_fd(stop);
     if opts.verbose {
         eprintln!(
-            "ivshmem-server: listening on {}, {} bytes of {}, {} vectors per peer",
+            "ivshmem-server: listening on {}, shm {} bytes ({}), {} vectors per peer",
             socket_path.path().display(),
             opts.size,
             match &opts.shm {

@@ -24,7 +24,7 @@
 
 use std::io;
 use std::mem;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::ptr;
 use std::time::{Duration, Instant};
 
@@ -77,11 +77,7 @@ fn cmsg_len(n: usize) -> usize {
 /// An 8-byte message on a UNIX stream socket is never split by the kernel;
 /// should a short write ever happen it is reported as
 /// [`io::ErrorKind::WriteZero`] because the stream is then unusable.
-pub fn send_msg(
-    sock: &impl AsFd,
-    value: i64,
-    fd: Option<std::os::fd::BorrowedFd<'_>>,
-) -> io::Result<()> {
+pub fn send_msg(sock: &impl AsFd, value: i64, fd: Option<BorrowedFd<'_>>) -> io::Result<()> {
     let mut payload = value.to_le_bytes();
     let mut iov = libc::iovec {
         iov_base: payload.as_mut_ptr().cast(),
@@ -212,7 +208,7 @@ pub fn recv_msg_timeout(sock: &impl AsFd, timeout: Duration) -> io::Result<Optio
 }
 
 /// Waits until `sock` is readable or `deadline` passes.
-pub(crate) fn wait_readable(sock: &impl AsFd, deadline: Instant) -> io::Result<bool> {
+fn wait_readable(sock: &impl AsFd, deadline: Instant) -> io::Result<bool> {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         // Round up so that a sub-millisecond remainder still waits.
