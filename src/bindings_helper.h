@@ -4,11 +4,13 @@
  * lacks. bindgen reads this file with the kernel's own clang flags (see
  * Kbuild); static inline functions get generated C wrappers.
  */
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/etherdevice.h>
 #include <linux/ethtool.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
+#include <linux/jiffies.h>
 #include <linux/irq.h>
 #include <linux/irqdomain.h>
 #include <linux/module.h>
@@ -16,6 +18,8 @@
 #include <linux/netdevice.h>
 #include <linux/ntb.h>
 #include <linux/pci.h>
+#include <linux/scatterlist.h>
 #include <linux/skbuff.h>
+#include <linux/timer.h>
 
 #include "helpers.h"

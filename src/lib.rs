@@ -12,6 +12,11 @@
 //! holds.
 
 pub mod bindings;
+pub mod dma;
+pub mod irq;
 pub mod ntb;
+pub mod ntb_hw;
 pub mod pci;
+pub mod shm;
+pub mod timer;
 pub mod types;

@@ -70,6 +70,13 @@ impl Device {
         self.0.get()
     }
 
+    /// The embedded `struct device`.
+    pub fn as_dev(&self) -> *mut bindings::device {
+        // SAFETY: The device is valid (type invariant); this only computes
+        // the address of a field.
+        unsafe { core::ptr::addr_of_mut!((*self.as_raw()).dev) }
+    }
+
     /// The device's name (`0000:00:03.0`).
     pub fn name(&self) -> &CStr {
         // SAFETY: The device is valid (type invariant); its name lives as

@@ -2,21 +2,43 @@
 
 //! ntb_hw_ivshmem: a virtual NTB on QEMU's ivshmem-doorbell device.
 //!
-//! Binds the ivshmem-doorbell PCI function (1af4:1110). This is the
-//! skeleton of the Foundation issue: it enables the device, maps its
-//! registers, reports its peer ID and shared-memory size, and unbinds
-//! cleanly; the `ntb_dev` is the subject of its own issue.
+//! Each VM's ivshmem-doorbell function (1af4:1110) shares one memory region
+//! with the other VMs on the same ivshmem server and can ring their MSI-X
+//! vectors. This driver turns it into a standard `ntb_dev`, so that
+//! unmodified NTB clients (ntb_transport, ntb_tool, ntb_perf, ntbnet) run
+//! between VMs. Documentation/ivshmem-ntb.md describes the shared-memory
+//! layout; in short:
+//!
+//! - a versioned header, then one control block per port (this VM's
+//!   ivshmem peer ID is its port) holding its session, heartbeat, link
+//!   enable and scratchpads;
+//! - memory windows: each port's inbound windows are fixed regions of the
+//!   shared memory. The device's coherent DMA allocations come from this
+//!   port's windows, so a client that allocates its inbound buffer and
+//!   translates a window onto it gets the peer's writes there; any other
+//!   translation fails;
+//! - doorbells: one MSI-X vector per bit, rung through the Doorbell
+//!   register;
+//! - link: up when both sides enabled it and the peer's heartbeat moves;
+//!   down within a second of the peer stopping.
 
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::c_str;
 use kernel::prelude::*;
+use kernel::fmt;
+use kernel::str::CString;
+use kernel::sync::Arc;
 
 #[path = "../../src/lib.rs"]
 #[allow(dead_code)] // Each module uses only part of the shared abstractions.
 pub mod klib;
 
+mod layout;
 mod regs;
 
-use klib::pci;
+use klib::ntb_hw::{self, DbAddr, HwDevice, MwAlign};
+use klib::{dma, irq, pci, shm::SharedMem, timer::Timer};
+use layout::Layout;
 
 module! {
     type: NtbHwIvshmem,
@@ -26,9 +48,430 @@ module! {
     license: "GPL",
 }
 
+/// Heartbeat period.
+const TICK_MS: u32 = 100;
+/// Ticks without a peer heartbeat after which the link goes down.
+const STALE_TICKS: u32 = 5;
+/// How long to wait for another port to finish writing the header.
+const HEADER_WAIT_MS: u32 = 2000;
+/// Most doorbell vectors (bits of a 64-bit doorbell register).
+const MAX_VECTORS: u32 = 64;
+
+/// The link as the heartbeat timer sees it; only the timer writes it.
+struct LinkWatch {
+    peer_session: AtomicU32,
+    peer_heartbeat: AtomicU32,
+    stale: AtomicU32,
+}
+
+/// Everything the NTB operations, the interrupt handlers and the heartbeat
+/// share. Field order is drop order: the timer stops first, then the
+/// `ntb_dev` is gone, then the DMA operations are removed.
+#[pin_data]
+struct Shared {
+    #[pin]
+    heartbeat: Timer<Shared>,
+    #[pin]
+    ntb: HwDevice<Shared>,
+    #[pin]
+    dma: dma::SlotPool,
+    regs: pci::IoMem,
+    shm: Arc<SharedMem>,
+    layout: Layout,
+    name: CString,
+    regs_phys: u64,
+    port: u32,
+    peer: u32,
+    vectors: u32,
+    session: u32,
+    link_enabled: AtomicBool,
+    link_up: AtomicBool,
+    watch: LinkWatch,
+    db_status: AtomicU64,
+    db_mask: AtomicU64,
+}
+
+crate::impl_has_timer!(Shared, heartbeat);
+crate::impl_has_hw_device!(Shared, ntb);
+
+impl Shared {
+    /// A word of this or another port's block.
+    fn port_word(&self, port: u32, field: usize) -> Option<&AtomicU32> {
+        self.shm.u32_at(self.layout.port_block(port) + field)
+    }
+
+    fn set_own(&self, field: usize, val: u32) {
+        if let Some(w) = self.port_word(self.port, field) {
+            w.store(val, Ordering::Release);
+        }
+    }
+
+    fn peer_word(&self, field: usize) -> u32 {
+        self.port_word(self.peer, field).map_or(0, |w| w.load(Ordering::Acquire))
+    }
+
+    fn db_valid(&self) -> u64 {
+        if self.vectors >= 64 {
+            !0
+        } else {
+            (1u64 << self.vectors) - 1
+        }
+    }
+
+    /// Rings doorbell vector `vector` of port `port`.
+    fn ring(&self, port: u32, vector: u32) {
+        self.regs.write32(port << 16 | vector, regs::DOORBELL);
+    }
+
+    /// The doorbell interrupt of vector `vector`.
+    fn doorbell(&self, vector: u32) {
+        let bit = 1u64 << vector;
+        self.db_status.fetch_or(bit, Ordering::AcqRel);
+        if self.db_mask.load(Ordering::Acquire) & bit == 0 {
+            self.ntb.db_event(vector);
+        }
+    }
+
+    fn check_pidx(&self, pidx: i32) -> Result {
+        if pidx == 0 {
+            Ok(())
+        } else {
+            Err(EINVAL)
+        }
+    }
+}
+
+impl klib::timer::TimerCallback for Shared {
+    /// The heartbeat: advance ours, watch the peer's, report link changes.
+    fn run(&self) -> Option<u32> {
+        if let Some(hb) = self.port_word(self.port, layout::PORT_HEARTBEAT) {
+            hb.fetch_add(1, Ordering::Release);
+        }
+        let session = self.peer_word(layout::PORT_SESSION);
+        let heartbeat = self.peer_word(layout::PORT_HEARTBEAT);
+        let enabled = self.peer_word(layout::PORT_LINK_ENABLED) != 0;
+
+        let w = &self.watch;
+        let restarted = w.peer_session.swap(session, Ordering::Relaxed) != session;
+        if restarted || w.peer_heartbeat.swap(heartbeat, Ordering::Relaxed) != heartbeat {
+            w.stale.store(0, Ordering::Relaxed);
+        } else {
+            w.stale.fetch_add(1, Ordering::Relaxed);
+        }
+        let alive = session != 0 && w.stale.load(Ordering::Relaxed) < STALE_TICKS;
+        // A peer that came back with a new session is reported down once,
+        // so that clients renegotiate.
+        let up = self.link_enabled.load(Ordering::Acquire) && alive && enabled && !restarted;
+        if self.link_up.swap(up, Ordering::AcqRel) != up {
+            pr_info!("{}: link {}\n", &*self.name, if up { "up" } else { "down" });
+            self.ntb.link_event();
+        }
+        Some(TICK_MS)
+    }
+}
+
+impl ntb_hw::Hardware for Shared {
+    fn port_number(&self) -> i32 {
+        self.port as i32
+    }
+
+    fn peer_port_count(&self) -> i32 {
+        1
+    }
+
+    fn peer_port_number(&self, pidx: i32) -> Result<i32> {
+        self.check_pidx(pidx)?;
+        Ok(self.peer as i32)
+    }
+
+    fn peer_port_idx(&self, port: i32) -> Result<i32> {
+        if port == self.peer as i32 {
+            Ok(0)
+        } else {
+            Err(EINVAL)
+        }
+    }
+
+    fn link_is_up(&self) -> u64 {
+        self.link_up.load(Ordering::Acquire) as u64
+    }
+
+    fn link_enable(&self) -> Result {
+        self.link_enabled.store(true, Ordering::Release);
+        self.set_own(layout::PORT_LINK_ENABLED, 1);
+        Ok(())
+    }
+
+    fn link_disable(&self) -> Result {
+        self.link_enabled.store(false, Ordering::Release);
+        self.set_own(layout::PORT_LINK_ENABLED, 0);
+        Ok(())
+    }
+
+    fn mw_count(&self, pidx: i32) -> Result<i32> {
+        self.check_pidx(pidx)?;
+        Ok(self.layout.mws as i32)
+    }
+
+    fn mw_get_align(&self, pidx: i32, widx: i32) -> Result<MwAlign> {
+        self.check_pidx(pidx)?;
+        self.layout.window(self.port, widx).ok_or(EINVAL)?;
+        Ok(MwAlign {
+            addr_align: 4096,
+            size_align: 4096,
+            size_max: self.layout.mw_size,
+        })
+    }
+
+    fn mw_set_trans(&self, pidx: i32, widx: i32, addr: u64, size: u64) -> Result {
+        self.check_pidx(pidx)?;
+        let off = self.layout.window(self.port, widx).ok_or(EINVAL)?;
+        let region = self.shm.phys(off);
+        if addr != region || size > self.layout.mw_size {
+            pr_err!(
+                "{}: mw{}: cannot translate to {:#x}+{:#x}: the peer's writes arrive at \
+                 {:#x}+{:#x}; allocate the buffer with the DMA API on the NTB's DMA device\n",
+                &*self.name,
+                widx,
+                addr,
+                size,
+                region,
+                self.layout.mw_size
+            );
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
+    fn mw_clear_trans(&self, pidx: i32, widx: i32) -> Result {
+        self.check_pidx(pidx)?;
+        self.layout.window(self.port, widx).ok_or(EINVAL)?;
+        Ok(())
+    }
+
+    fn peer_mw_count(&self) -> i32 {
+        self.layout.mws as i32
+    }
+
+    fn peer_mw_get_addr(&self, widx: i32) -> Result<(u64, u64)> {
+        let off = self.layout.window(self.peer, widx).ok_or(EINVAL)?;
+        Ok((self.shm.phys(off), self.layout.mw_size))
+    }
+
+    fn db_valid_mask(&self) -> u64 {
+        self.db_valid()
+    }
+
+    fn db_vector_count(&self) -> i32 {
+        self.vectors as i32
+    }
+
+    fn db_vector_mask(&self, vector: i32) -> u64 {
+        match u32::try_from(vector) {
+            Ok(v) if v < self.vectors => 1 << v,
+            _ => 0,
+        }
+    }
+
+    fn db_read(&self) -> u64 {
+        self.db_status.load(Ordering::Acquire)
+    }
+
+    fn db_clear(&self, bits: u64) -> Result {
+        self.db_status.fetch_and(!bits, Ordering::AcqRel);
+        Ok(())
+    }
+
+    fn db_set_mask(&self, bits: u64) -> Result {
+        self.db_mask.fetch_or(bits & self.db_valid(), Ordering::AcqRel);
+        Ok(())
+    }
+
+    fn db_clear_mask(&self, bits: u64) -> Result {
+        let mask = self.db_mask.fetch_and(!bits, Ordering::AcqRel) & !bits;
+        // Bits that rang while masked interrupt again once unmasked, as on
+        // hardware: ring our own vectors.
+        let mut pending = self.db_status.load(Ordering::Acquire) & bits & !mask & self.db_valid();
+        while pending != 0 {
+            let v = pending.trailing_zeros();
+            pending &= pending - 1;
+            self.ring(self.port, v);
+        }
+        Ok(())
+    }
+
+    fn peer_db_addr(&self, bit: i32) -> Result<DbAddr> {
+        let bit = u32::try_from(bit).ok().filter(|&b| b < self.vectors).ok_or(EINVAL)?;
+        Ok(DbAddr {
+            addr: self.regs_phys + regs::DOORBELL as u64,
+            size: 4,
+            data: (self.peer << 16 | bit) as u64,
+        })
+    }
+
+    fn peer_db_set(&self, bits: u64) -> Result {
+        let mut bits = bits & self.db_valid();
+        while bits != 0 {
+            let v = bits.trailing_zeros();
+            bits &= bits - 1;
+            self.ring(self.peer, v);
+        }
+        Ok(())
+    }
+
+    fn spad_count(&self) -> i32 {
+        self.layout.spads as i32
+    }
+
+    fn spad_read(&self, idx: i32) -> u32 {
+        self.layout
+            .spad(self.port, idx)
+            .and_then(|off| self.shm.u32_at(off))
+            .map_or(0, |w| w.load(Ordering::Acquire))
+    }
+
+    fn spad_write(&self, idx: i32, val: u32) -> Result {
+        let off = self.layout.spad(self.port, idx).ok_or(EINVAL)?;
+        self.shm.u32_at(off).ok_or(EINVAL)?.store(val, Ordering::Release);
+        Ok(())
+    }
+
+    fn peer_spad_read(&self, pidx: i32, idx: i32) -> u32 {
+        if self.check_pidx(pidx).is_err() {
+            return 0;
+        }
+        self.layout
+            .spad(self.peer, idx)
+            .and_then(|off| self.shm.u32_at(off))
+            .map_or(0, |w| w.load(Ordering::Acquire))
+    }
+
+    fn peer_spad_write(&self, pidx: i32, idx: i32, val: u32) -> Result {
+        self.check_pidx(pidx)?;
+        let off = self.layout.spad(self.peer, idx).ok_or(EINVAL)?;
+        self.shm.u32_at(off).ok_or(EINVAL)?.store(val, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// The interrupt handler of one doorbell vector.
+struct Vector {
+    shared: Arc<Shared>,
+    vector: u32,
+}
+
+impl irq::Handler for Vector {
+    fn handle_irq(&self) -> irq::IrqReturn {
+        self.shared.doorbell(self.vector);
+        irq::IrqReturn::Handled
+    }
+}
+
 /// One bound ivshmem-doorbell device.
 struct Ivshmem {
-    regs: pci::IoMem,
+    shared: Arc<Shared>,
+    // Held for their drop, which frees the interrupts.
+    _irqs: KVec<Pin<KBox<irq::Registration<Vector>>>>,
+}
+
+impl Drop for Ivshmem {
+    fn drop(&mut self) {
+        // Clients go first, while interrupts and heartbeat still run; the
+        // peer then sees this port leave.
+        self.shared.ntb.unregister();
+        self.shared.set_own(layout::PORT_LINK_ENABLED, 0);
+        self.shared.set_own(layout::PORT_SESSION, 0);
+        // `_irqs`, then `shared` (heartbeat, DMA ops, mappings) drop next.
+    }
+}
+
+/// Sets up the header of a fresh shared memory, or checks the one another
+/// port wrote against ours.
+fn claim_header(name: &CStr, shm: &SharedMem, l: &Layout) -> Result {
+    let word = |off| shm.u32_at(off).ok_or(EINVAL);
+    let dword = |off| shm.u64_at(off).ok_or(EINVAL);
+    let state = word(layout::HDR_STATE)?;
+    if state
+        .compare_exchange(layout::STATE_EMPTY, layout::STATE_INITIALISING, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        if dword(layout::HDR_MAGIC)?.load(Ordering::Relaxed) != 0 {
+            pr_err!("{}: shared memory header is corrupted (magic without state)\n", name);
+            return Err(EINVAL);
+        }
+        dword(layout::HDR_SIZE)?.store(l.size, Ordering::Relaxed);
+        word(layout::HDR_PORTS)?.store(l.ports, Ordering::Relaxed);
+        word(layout::HDR_SPADS)?.store(l.spads, Ordering::Relaxed);
+        word(layout::HDR_MWS)?.store(l.mws, Ordering::Relaxed);
+        dword(layout::HDR_MW_SIZE)?.store(l.mw_size, Ordering::Relaxed);
+        dword(layout::HDR_MW_OFFSET)?.store(l.mw_offset, Ordering::Relaxed);
+        word(layout::HDR_VERSION)?.store(layout::VERSION, Ordering::Relaxed);
+        dword(layout::HDR_MAGIC)?.store(layout::MAGIC, Ordering::Relaxed);
+        state.store(layout::STATE_READY, Ordering::Release);
+        pr_info!("{}: initialised shared memory layout v{}\n", name, layout::VERSION);
+        return Ok(());
+    }
+
+    // Another port owns the header: wait (bounded) until it is complete.
+    let mut waited = 0;
+    loop {
+        match state.load(Ordering::Acquire) {
+            layout::STATE_READY => break,
+            layout::STATE_INITIALISING if waited < HEADER_WAIT_MS => {
+                // SAFETY: `msleep` only sleeps; probe runs in process context.
+                unsafe { klib::bindings::msleep(10) };
+                waited += 10;
+            }
+            layout::STATE_INITIALISING => {
+                pr_err!("{}: shared memory header stayed half-written\n", name);
+                return Err(EBUSY);
+            }
+            s => {
+                pr_err!("{}: shared memory header is corrupted (state {:#x})\n", name, s);
+                return Err(EINVAL);
+            }
+        }
+    }
+    let magic = dword(layout::HDR_MAGIC)?.load(Ordering::Relaxed);
+    let version = word(layout::HDR_VERSION)?.load(Ordering::Relaxed);
+    if magic != layout::MAGIC {
+        pr_err!("{}: shared memory has an unknown header (magic {:#018x})\n", name, magic);
+        return Err(EINVAL);
+    }
+    if version != layout::VERSION {
+        pr_err!(
+            "{}: shared memory uses layout version {}; this driver speaks version {}\n",
+            name,
+            version,
+            layout::VERSION
+        );
+        return Err(EINVAL);
+    }
+    let theirs = Layout {
+        size: dword(layout::HDR_SIZE)?.load(Ordering::Relaxed),
+        ports: word(layout::HDR_PORTS)?.load(Ordering::Relaxed),
+        spads: word(layout::HDR_SPADS)?.load(Ordering::Relaxed),
+        mws: word(layout::HDR_MWS)?.load(Ordering::Relaxed),
+        mw_size: dword(layout::HDR_MW_SIZE)?.load(Ordering::Relaxed),
+        mw_offset: dword(layout::HDR_MW_OFFSET)?.load(Ordering::Relaxed),
+    };
+    if theirs != *l {
+        pr_err!(
+            "{}: shared memory layout differs from ours (size {:#x}/{:#x}, ports {}/{}, \
+             windows {}x{:#x}/{}x{:#x})\n",
+            name,
+            theirs.size,
+            l.size,
+            theirs.ports,
+            l.ports,
+            theirs.mws,
+            theirs.mw_size,
+            l.mws,
+            l.mw_size
+        );
+        return Err(EINVAL);
+    }
+    Ok(())
 }
 
 struct Driver;
@@ -42,39 +485,115 @@ impl pci::Driver for Driver {
     ];
 
     fn probe(dev: &pci::Device) -> Result<Ivshmem> {
+        let name = dev.name();
         dev.enable()?;
         let enabled = kernel::types::ScopeGuard::new(|| dev.disable());
         dev.request_regions(c_str!("ntb_hw_ivshmem"))?;
         let claimed = kernel::types::ScopeGuard::new(|| dev.release_regions());
         let regs = dev.iomap(regs::BAR_REGS)?;
-        let (_, shm_len) = dev.resource(regs::BAR_SHM);
+        let (regs_phys, _) = dev.resource(regs::BAR_REGS);
+        let (shm_phys, shm_len) = dev.resource(regs::BAR_SHM);
         if shm_len == 0 {
-            dev_err(dev, "no shared-memory BAR: is this ivshmem-doorbell with a server?");
+            pr_err!("{}: no shared memory (BAR 2): is the device ivshmem-doorbell on a server?\n", name);
             return Err(ENODEV);
         }
+        let layout = Layout::for_size(shm_len).map_err(|_| {
+            pr_err!("{}: shared memory of {:#x} bytes is too small for the NTB layout\n", name, shm_len);
+            EINVAL
+        })?;
+        let port = regs.read32(regs::IVPOSITION);
+        if port >= layout.ports {
+            pr_err!("{}: peer id {} is beyond the layout's {} ports\n", name, port, layout.ports);
+            return Err(EINVAL);
+        }
+        let shm = Arc::new(SharedMem::map(shm_phys, shm_len as usize)?, GFP_KERNEL)?;
+        claim_header(name, &shm, &layout)?;
+
         dev.set_master();
+        let mastered = kernel::types::ScopeGuard::new(|| dev.clear_master());
+        let vectors = dev.alloc_irq_vectors(1, MAX_VECTORS, klib::bindings::PCI_IRQ_MSIX)?;
+        let vectored = kernel::types::ScopeGuard::new(|| dev.free_irq_vectors());
+
+        // This port's block starts clean for the new session.
+        let block = layout.port_block(port);
+        shm.zero(block, layout::PORT_BLOCK)?;
+        let session = loop {
+            // SAFETY: `get_random_u32` has no preconditions.
+            let s = unsafe { klib::bindings::get_random_u32() };
+            if s != 0 {
+                break s;
+            }
+        };
+        let window0 = layout.window(port, 0).ok_or(EINVAL)?;
+        let peer = 1 - port;
+        let shared = Arc::pin_init(
+            try_pin_init!(Shared {
+                heartbeat <- Timer::new(),
+                ntb <- HwDevice::new(dev),
+                dma <- dma::SlotPool::new(dev, shm.clone(), window0, layout.mw_size as usize, layout.mws),
+                regs,
+                shm,
+                layout,
+                name: CString::try_from_fmt(fmt!("{}", name))?,
+                regs_phys,
+                port,
+                peer,
+                vectors,
+                session,
+                link_enabled: AtomicBool::new(false),
+                link_up: AtomicBool::new(false),
+                watch: LinkWatch {
+                    peer_session: AtomicU32::new(0),
+                    peer_heartbeat: AtomicU32::new(0),
+                    stale: AtomicU32::new(STALE_TICKS),
+                },
+                db_status: AtomicU64::new(0),
+                db_mask: AtomicU64::new(0),
+            }),
+            GFP_KERNEL,
+        )?;
+        shared.set_own(layout::PORT_SESSION, session);
+        shared.heartbeat.start(TICK_MS);
+
+        let mut irqs = KVec::with_capacity(vectors as usize, GFP_KERNEL)?;
+        for v in 0..vectors {
+            let irq = dev.irq_vector(v)?;
+            let name = CString::try_from_fmt(fmt!("ntb-ivshmem{}-db{}", port, v))?;
+            let handler = Vector {
+                shared: shared.clone(),
+                vector: v,
+            };
+            irqs.push(KBox::pin_init(irq::Registration::new(irq, name, handler), GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        let ivshmem = Ivshmem {
+            shared,
+            _irqs: irqs,
+        };
+        ivshmem.shared.ntb.register()?;
         pr_info!(
-            "{}: ivshmem-doorbell, peer id {}, {} MiB shared\n",
-            dev.name(),
-            regs.read32(regs::IVPOSITION),
+            "{}: virtual NTB port {} of {}, {} doorbells, {} windows of {} MiB, {} MiB shared\n",
+            name,
+            port,
+            layout.ports,
+            vectors,
+            layout.mws,
+            layout.mw_size >> 20,
             shm_len >> 20
         );
+        vectored.dismiss();
+        mastered.dismiss();
         claimed.dismiss();
         enabled.dismiss();
-        Ok(Ivshmem { regs })
+        Ok(ivshmem)
     }
 
     fn remove(data: Ivshmem, dev: &pci::Device) {
-        data.regs.write32(0, regs::INTR_MASK);
         drop(data);
+        dev.free_irq_vectors();
         dev.clear_master();
         dev.release_regions();
         dev.disable();
     }
-}
-
-fn dev_err(dev: &pci::Device, msg: &str) {
-    pr_err!("{}: {}\n", dev.name(), msg);
 }
 
 struct NtbHwIvshmem {

@@ -12,10 +12,7 @@ pub(crate) const BAR_REGS: u32 = 0;
 /// BAR 2: the shared memory handed out by the server.
 pub(crate) const BAR_SHM: u32 = 2;
 
-/// Interrupt mask (legacy INTx only).
-pub(crate) const INTR_MASK: usize = 0;
 /// This VM's peer ID, read-only.
 pub(crate) const IVPOSITION: usize = 8;
 /// Write `peer << 16 | vector` to ring `vector` of `peer`.
-#[allow(dead_code)]
 pub(crate) const DOORBELL: usize = 12;

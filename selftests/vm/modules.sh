@@ -15,7 +15,7 @@ ktap_check "modprobe ntb_hw_ivshmem" modprobe ntb_hw_ivshmem
 ktap_result "ntb_hw_ivshmem bound to $ivshmem" \
 	"$([ -e "/sys/bus/pci/drivers/ntb_hw_ivshmem/$ivshmem" ]; echo $?)"
 ktap_result "peer id is $HOST" \
-	"$(dmesg | grep -q "$ivshmem: ivshmem-doorbell, peer id $HOST,"; echo $?)"
+	"$(dmesg | grep -q "$ivshmem: virtual NTB port $HOST of"; echo $?)"
 ktap_check "modprobe ntbnet" modprobe ntbnet
 ktap_check "rmmod ntbnet" rmmod ntbnet
 ktap_check "rmmod ntb_hw_ivshmem" rmmod ntb_hw_ivshmem
