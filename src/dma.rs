@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! DMA operations for a device whose coherent buffers must come from a
-//! fixed memory range, cut into equal slots: the virtual NTB, where a
-//! peer's writes through a memory window land in one fixed region of the
-//! shared memory, so the buffer a client translates a window onto must be
-//! that region.
+//! DMA operations for a device whose coherent buffers must come from fixed
+//! slots of a memory range: the virtual NTB, where a peer's writes through
+//! a memory window land in one fixed region of the shared memory, so the
+//! buffer a client translates a window onto must be that region. An
+//! allocation gets the smallest free slot that fits it, so slots of
+//! distinct sizes are told apart by the size asked for.
 //!
 //! Streaming mappings are direct: bus address = physical address.
 
@@ -15,23 +16,21 @@ use kernel::prelude::*;
 use kernel::sync::Arc;
 use kernel::types::{ARef, Opaque};
 
-/// Coherent allocations served from `slots` slots of `slot_size` bytes;
-/// installed as the device's DMA operations, removed on drop.
+/// Coherent allocations served from up to 64 slots of `mem`, given as
+/// `(offset, size)`; installed as the device's DMA operations, removed on
+/// drop.
 ///
 /// # Invariants
 ///
-/// While it lives, `dev->dma_ops` points to `ops`; `virt`/`phys` describe
-/// `slots * slot_size` bytes inside `mem`.
+/// While it lives, `dev->dma_ops` points to `ops`; every slot lies inside
+/// `mem`, and there are at most 64.
 #[pin_data(PinnedDrop)]
 pub struct SlotPool {
     #[pin]
     ops: Opaque<bindings::dma_map_ops>,
     dev: ARef<Device>,
     mem: Arc<SharedMem>,
-    virt: *mut u8,
-    phys: u64,
-    slot_size: usize,
-    slots: u32,
+    slots: KVec<(usize, usize)>,
     used: AtomicU64,
 }
 
@@ -42,24 +41,22 @@ unsafe impl Send for SlotPool {}
 unsafe impl Sync for SlotPool {}
 
 impl SlotPool {
-    /// Installs a pool of `slots` (at most 64) slots of `slot_size` bytes,
-    /// from offset `off` of `mem`, as the DMA operations of `pdev`, which
-    /// must have none of its own (no IOMMU translating for it).
+    /// Installs a pool of `slots` (`(offset, size)` in `mem`, at most 64)
+    /// as the DMA operations of `pdev`, which must have none of its own (no
+    /// IOMMU translating for it).
     pub fn new(
         pdev: &pci::Device,
         mem: Arc<SharedMem>,
-        off: usize,
-        slot_size: usize,
-        slots: u32,
+        slots: KVec<(usize, usize)>,
     ) -> impl PinInit<Self, Error> {
         let dev_ptr = pdev.as_dev();
         let install = move |slot: *mut Self| {
-            let len = slot_size.checked_mul(slots as usize).ok_or(EINVAL)?;
-            if slots == 0 || slots > 64 || slot_size == 0 || off.checked_add(len).map_or(true, |end| end > mem.len()) {
+            let inside = |&(off, len): &(usize, usize)| {
+                len > 0 && off.checked_add(len).is_some_and(|end| end <= mem.len())
+            };
+            if slots.is_empty() || slots.len() > 64 || !slots.iter().all(inside) {
                 return Err(EINVAL);
             }
-            let virt = mem.virt(off).ok_or(EINVAL)?;
-            let phys = mem.phys(off);
             // SAFETY: `dev_ptr` is the `struct device` of a live PCI device;
             // taking a reference keeps it valid while the pool lives.
             let dev = unsafe { Device::get_device(dev_ptr.cast()) };
@@ -78,9 +75,6 @@ impl SlotPool {
                 });
                 core::ptr::addr_of_mut!((*slot).dev).write(dev);
                 core::ptr::addr_of_mut!((*slot).mem).write(mem);
-                core::ptr::addr_of_mut!((*slot).virt).write(virt);
-                core::ptr::addr_of_mut!((*slot).phys).write(phys);
-                core::ptr::addr_of_mut!((*slot).slot_size).write(slot_size);
                 core::ptr::addr_of_mut!((*slot).slots).write(slots);
                 core::ptr::addr_of_mut!((*slot).used).write(AtomicU64::new(0));
                 bindings::set_dma_ops(dev_ptr, ops);
@@ -92,9 +86,22 @@ impl SlotPool {
         unsafe { kernel::init::pin_init_from_closure(install) }
     }
 
-    /// The bus address and size of slot `i`.
-    pub fn slot(&self, i: u32) -> Option<(u64, usize)> {
-        (i < self.slots).then(|| (self.phys + i as u64 * self.slot_size as u64, self.slot_size))
+    /// The smallest free slot of at least `size` bytes, claimed.
+    fn claim(&self, size: usize) -> Option<usize> {
+        let mut used = self.used.load(Ordering::Relaxed);
+        loop {
+            let i = self
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|&(i, &(_, len))| len >= size && used & (1 << i) == 0)
+                .min_by_key(|&(_, &(_, len))| len)
+                .map(|(i, _)| i)?;
+            match self.used.compare_exchange(used, used | 1 << i, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return Some(i),
+                Err(now) => used = now,
+            }
+        }
     }
 
     /// # Safety
@@ -118,32 +125,26 @@ impl SlotPool {
     ) -> *mut kernel::ffi::c_void {
         // SAFETY: The DMA core calls this only for a device with these ops.
         let pool = unsafe { Self::from_dev(dev) };
-        if size == 0 || size > pool.slot_size {
+        if size == 0 {
             return core::ptr::null_mut();
         }
-        let all = if pool.slots == 64 { !0u64 } else { (1u64 << pool.slots) - 1 };
-        let mut used = pool.used.load(Ordering::Relaxed);
-        loop {
-            let free = !used & all;
-            if free == 0 {
-                return core::ptr::null_mut();
-            }
-            let i = free.trailing_zeros();
-            match pool.used.compare_exchange(used, used | 1 << i, Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => {
-                    let off = i as usize * pool.slot_size;
-                    // SAFETY: Slot `i` is inside the pool (type invariant)
-                    // and now owned by this allocation; coherent memory is
-                    // returned zeroed. `dma_handle` is valid (DMA API).
-                    unsafe {
-                        core::ptr::write_bytes(pool.virt.add(off), 0, size);
-                        *dma_handle = pool.phys + off as u64;
-                        return pool.virt.add(off).cast();
-                    }
-                }
-                Err(now) => used = now,
-            }
+        let Some(i) = pool.claim(size) else {
+            return core::ptr::null_mut();
+        };
+        let Some(&(off, _)) = pool.slots.get(i) else {
+            return core::ptr::null_mut();
+        };
+        let Some(virt) = pool.mem.virt(off) else {
+            return core::ptr::null_mut();
+        };
+        // SAFETY: The slot lies inside the mapping (type invariant) and is
+        // now owned by this allocation; coherent memory is returned zeroed.
+        // `dma_handle` is valid (DMA API contract).
+        unsafe {
+            core::ptr::write_bytes(virt, 0, size);
+            *dma_handle = pool.mem.phys(off);
         }
+        virt.cast()
     }
 
     unsafe extern "C" fn free(
@@ -155,13 +156,13 @@ impl SlotPool {
     ) {
         // SAFETY: The DMA core calls this only for a device with these ops.
         let pool = unsafe { Self::from_dev(dev) };
-        let off = dma_handle.wrapping_sub(pool.phys);
-        let i = off / pool.slot_size as u64;
-        if dma_handle < pool.phys || i >= pool.slots as u64 || off % pool.slot_size as u64 != 0 {
-            pr_warn!("dma: free of {:#x}, which this pool did not allocate\n", dma_handle);
-            return;
+        let slot = pool.slots.iter().position(|&(off, _)| pool.mem.phys(off) == dma_handle);
+        match slot {
+            Some(i) => {
+                pool.used.fetch_and(!(1u64 << i), Ordering::AcqRel);
+            }
+            None => pr_warn!("dma: free of {:#x}, which this pool did not allocate\n", dma_handle),
         }
-        pool.used.fetch_and(!(1u64 << i), Ordering::AcqRel);
     }
 
     unsafe extern "C" fn map_page(

@@ -9,15 +9,9 @@ pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"NTBIVSHM");
 /// The layout version this driver speaks.
 pub(crate) const VERSION: u32 = 1;
 
-/// Header states (`HDR_STATE`).
-pub(crate) const STATE_EMPTY: u32 = 0;
-pub(crate) const STATE_INITIALISING: u32 = 1;
-pub(crate) const STATE_READY: u32 = 2;
-
 /// Header field offsets.
 pub(crate) const HDR_MAGIC: usize = 0x00;
 pub(crate) const HDR_VERSION: usize = 0x08;
-pub(crate) const HDR_STATE: usize = 0x0c;
 pub(crate) const HDR_SIZE: usize = 0x10;
 pub(crate) const HDR_PORTS: usize = 0x18;
 pub(crate) const HDR_SPADS: usize = 0x1c;
@@ -46,6 +40,14 @@ pub(crate) const SPADS: u32 = 64;
 pub(crate) const MWS: u32 = 2;
 
 /// The layout of a shared memory of a given size.
+///
+/// Each port has `mws` inbound windows. Window `w` of port `p` is
+/// `mw_size` less `(w - p) mod mws` granules long: the windows of one port
+/// differ in size, so that a DMA allocation of a window's size lands in
+/// that window (the smallest free window that fits is chosen), whichever
+/// window a client allocates for first; and window `p` of port `p` is the
+/// largest, since clients such as ntb_perf ask for the alignment of the
+/// window named after their own port.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Layout {
     pub(crate) size: u64,
@@ -66,12 +68,16 @@ pub(crate) enum LayoutError {
 impl Layout {
     /// The layout this driver uses for `size` bytes of shared memory.
     pub(crate) fn for_size(size: u64) -> Result<Self, LayoutError> {
-        let windows = (PORTS * MWS) as u64;
+        let g = MW_GRANULE as u64;
         let avail = size.checked_sub(CTRL_SIZE as u64).ok_or(LayoutError::TooSmall)?;
-        let mw_size = avail / windows / MW_GRANULE as u64 * MW_GRANULE as u64;
-        if mw_size == 0 {
+        // Per port: sum of (mw_size - w * g) for w < MWS must fit.
+        let per_port = avail / PORTS as u64 / g;
+        let steps = (MWS as u64) * (MWS as u64 - 1) / 2;
+        let mw_granules = (per_port + steps) / MWS as u64;
+        if mw_granules < MWS as u64 {
             return Err(LayoutError::TooSmall);
         }
+        let mw_size = mw_granules * g;
         Ok(Self {
             size,
             ports: PORTS,
@@ -80,6 +86,21 @@ impl Layout {
             mw_size,
             mw_offset: CTRL_SIZE as u64,
         })
+    }
+
+    /// Size of window `widx` of port `port`, if both exist.
+    pub(crate) fn window_size(&self, port: u32, widx: i32) -> Option<u64> {
+        let widx = u32::try_from(widx).ok().filter(|&w| w < self.mws)?;
+        if port >= self.ports {
+            return None;
+        }
+        let shrink = (widx + self.mws - port % self.mws) % self.mws;
+        Some(self.mw_size - shrink as u64 * MW_GRANULE as u64)
+    }
+
+    /// Bytes of windows per port (the same for every port).
+    fn port_windows(&self) -> u64 {
+        (0..self.mws as i32).filter_map(|w| self.window_size(0, w)).sum()
     }
 
     /// Offset of port `port`'s block.
@@ -100,7 +121,7 @@ impl Layout {
         if port >= self.ports || widx >= self.mws {
             return None;
         }
-        let n = (port * self.mws + widx) as u64;
-        usize::try_from(self.mw_offset + n * self.mw_size).ok()
+        let before: u64 = (0..widx as i32).filter_map(|w| self.window_size(port, w)).sum();
+        usize::try_from(self.mw_offset + port as u64 * self.port_windows() + before).ok()
     }
 }

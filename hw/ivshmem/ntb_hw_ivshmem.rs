@@ -52,8 +52,6 @@ module! {
 const TICK_MS: u32 = 100;
 /// Ticks without a peer heartbeat after which the link goes down.
 const STALE_TICKS: u32 = 5;
-/// How long to wait for another port to finish writing the header.
-const HEADER_WAIT_MS: u32 = 2000;
 /// Most doorbell vectors (bits of a 64-bit doorbell register).
 const MAX_VECTORS: u32 = 64;
 
@@ -124,11 +122,28 @@ impl Shared {
     }
 
     /// The doorbell interrupt of vector `vector`.
+    ///
+    /// The two sides see the link come up up to a heartbeat apart, unlike
+    /// a physical link; a doorbell that arrives before this side's link is
+    /// up stays pending and is signalled right after the link-up event, so
+    /// that clients never see a doorbell from a peer they think is absent.
     fn doorbell(&self, vector: u32) {
         let bit = 1u64 << vector;
         self.db_status.fetch_or(bit, Ordering::AcqRel);
-        if self.db_mask.load(Ordering::Acquire) & bit == 0 {
+        if self.db_mask.load(Ordering::Acquire) & bit == 0 && self.link_up.load(Ordering::Acquire) {
             self.ntb.db_event(vector);
+        }
+    }
+
+    /// Signals again, by ringing our own vectors, the pending doorbells in
+    /// `bits` that are not masked.
+    fn resignal(&self, bits: u64) {
+        let mask = self.db_mask.load(Ordering::Acquire);
+        let mut pending = self.db_status.load(Ordering::Acquire) & bits & !mask & self.db_valid();
+        while pending != 0 {
+            let v = pending.trailing_zeros();
+            pending &= pending - 1;
+            self.ring(self.port, v);
         }
     }
 
@@ -165,6 +180,9 @@ impl klib::timer::TimerCallback for Shared {
         if self.link_up.swap(up, Ordering::AcqRel) != up {
             pr_info!("{}: link {}\n", &*self.name, if up { "up" } else { "down" });
             self.ntb.link_event();
+            if up {
+                self.resignal(!0);
+            }
         }
         Some(TICK_MS)
     }
@@ -215,11 +233,10 @@ impl ntb_hw::Hardware for Shared {
 
     fn mw_get_align(&self, pidx: i32, widx: i32) -> Result<MwAlign> {
         self.check_pidx(pidx)?;
-        self.layout.window(self.port, widx).ok_or(EINVAL)?;
         Ok(MwAlign {
             addr_align: 4096,
             size_align: 4096,
-            size_max: self.layout.mw_size,
+            size_max: self.layout.window_size(self.port, widx).ok_or(EINVAL)?,
         })
     }
 
@@ -227,16 +244,18 @@ impl ntb_hw::Hardware for Shared {
         self.check_pidx(pidx)?;
         let off = self.layout.window(self.port, widx).ok_or(EINVAL)?;
         let region = self.shm.phys(off);
-        if addr != region || size > self.layout.mw_size {
+        let region_size = self.layout.window_size(self.port, widx).ok_or(EINVAL)?;
+        if addr != region || size > region_size {
             pr_err!(
                 "{}: mw{}: cannot translate to {:#x}+{:#x}: the peer's writes arrive at \
-                 {:#x}+{:#x}; allocate the buffer with the DMA API on the NTB's DMA device\n",
+                 {:#x}+{:#x}; allocate a buffer of the window's size with the DMA API \
+                 on the NTB's DMA device\n",
                 &*self.name,
                 widx,
                 addr,
                 size,
                 region,
-                self.layout.mw_size
+                region_size
             );
             return Err(EINVAL);
         }
@@ -255,7 +274,7 @@ impl ntb_hw::Hardware for Shared {
 
     fn peer_mw_get_addr(&self, widx: i32) -> Result<(u64, u64)> {
         let off = self.layout.window(self.peer, widx).ok_or(EINVAL)?;
-        Ok((self.shm.phys(off), self.layout.mw_size))
+        Ok((self.shm.phys(off), self.layout.window_size(self.peer, widx).ok_or(EINVAL)?))
     }
 
     fn db_valid_mask(&self) -> u64 {
@@ -288,15 +307,10 @@ impl ntb_hw::Hardware for Shared {
     }
 
     fn db_clear_mask(&self, bits: u64) -> Result {
-        let mask = self.db_mask.fetch_and(!bits, Ordering::AcqRel) & !bits;
+        self.db_mask.fetch_and(!bits, Ordering::AcqRel);
         // Bits that rang while masked interrupt again once unmasked, as on
-        // hardware: ring our own vectors.
-        let mut pending = self.db_status.load(Ordering::Acquire) & bits & !mask & self.db_valid();
-        while pending != 0 {
-            let v = pending.trailing_zeros();
-            pending &= pending - 1;
-            self.ring(self.port, v);
-        }
+        // hardware.
+        self.resignal(bits);
         Ok(())
     }
 
@@ -387,18 +401,14 @@ impl Drop for Ivshmem {
 
 /// Sets up the header of a fresh shared memory, or checks the one another
 /// port wrote against ours.
+///
+/// There are no atomics across hosts (nor on a real NTB): two ports that
+/// find the memory empty at the same time both write the header, with the
+/// same values, magic last; a port then checks what is there.
 fn claim_header(name: &CStr, shm: &SharedMem, l: &Layout) -> Result {
     let word = |off| shm.u32_at(off).ok_or(EINVAL);
     let dword = |off| shm.u64_at(off).ok_or(EINVAL);
-    let state = word(layout::HDR_STATE)?;
-    if state
-        .compare_exchange(layout::STATE_EMPTY, layout::STATE_INITIALISING, Ordering::AcqRel, Ordering::Acquire)
-        .is_ok()
-    {
-        if dword(layout::HDR_MAGIC)?.load(Ordering::Relaxed) != 0 {
-            pr_err!("{}: shared memory header is corrupted (magic without state)\n", name);
-            return Err(EINVAL);
-        }
+    if dword(layout::HDR_MAGIC)?.load(Ordering::Acquire) == 0 {
         dword(layout::HDR_SIZE)?.store(l.size, Ordering::Relaxed);
         word(layout::HDR_PORTS)?.store(l.ports, Ordering::Relaxed);
         word(layout::HDR_SPADS)?.store(l.spads, Ordering::Relaxed);
@@ -406,33 +416,11 @@ fn claim_header(name: &CStr, shm: &SharedMem, l: &Layout) -> Result {
         dword(layout::HDR_MW_SIZE)?.store(l.mw_size, Ordering::Relaxed);
         dword(layout::HDR_MW_OFFSET)?.store(l.mw_offset, Ordering::Relaxed);
         word(layout::HDR_VERSION)?.store(layout::VERSION, Ordering::Relaxed);
-        dword(layout::HDR_MAGIC)?.store(layout::MAGIC, Ordering::Relaxed);
-        state.store(layout::STATE_READY, Ordering::Release);
+        dword(layout::HDR_MAGIC)?.store(layout::MAGIC, Ordering::Release);
         pr_info!("{}: initialised shared memory layout v{}\n", name, layout::VERSION);
-        return Ok(());
     }
 
-    // Another port owns the header: wait (bounded) until it is complete.
-    let mut waited = 0;
-    loop {
-        match state.load(Ordering::Acquire) {
-            layout::STATE_READY => break,
-            layout::STATE_INITIALISING if waited < HEADER_WAIT_MS => {
-                // SAFETY: `msleep` only sleeps; probe runs in process context.
-                unsafe { klib::bindings::msleep(10) };
-                waited += 10;
-            }
-            layout::STATE_INITIALISING => {
-                pr_err!("{}: shared memory header stayed half-written\n", name);
-                return Err(EBUSY);
-            }
-            s => {
-                pr_err!("{}: shared memory header is corrupted (state {:#x})\n", name, s);
-                return Err(EINVAL);
-            }
-        }
-    }
-    let magic = dword(layout::HDR_MAGIC)?.load(Ordering::Relaxed);
+    let magic = dword(layout::HDR_MAGIC)?.load(Ordering::Acquire);
     let version = word(layout::HDR_VERSION)?.load(Ordering::Relaxed);
     if magic != layout::MAGIC {
         pr_err!("{}: shared memory has an unknown header (magic {:#018x})\n", name, magic);
@@ -524,13 +512,18 @@ impl pci::Driver for Driver {
                 break s;
             }
         };
-        let window0 = layout.window(port, 0).ok_or(EINVAL)?;
+        let mut windows = KVec::new();
+        for w in 0..layout.mws as i32 {
+            let off = layout.window(port, w).ok_or(EINVAL)?;
+            let len = layout.window_size(port, w).ok_or(EINVAL)?;
+            windows.push((off, len as usize), GFP_KERNEL)?;
+        }
         let peer = 1 - port;
         let shared = Arc::pin_init(
             try_pin_init!(Shared {
                 heartbeat <- Timer::new(),
                 ntb <- HwDevice::new(dev),
-                dma <- dma::SlotPool::new(dev, shm.clone(), window0, layout.mw_size as usize, layout.mws),
+                dma <- dma::SlotPool::new(dev, shm.clone(), windows),
                 regs,
                 shm,
                 layout,
@@ -571,7 +564,7 @@ impl pci::Driver for Driver {
         };
         ivshmem.shared.ntb.register()?;
         pr_info!(
-            "{}: virtual NTB port {} of {}, {} doorbells, {} windows of {} MiB, {} MiB shared\n",
+            "{}: virtual NTB port {} of {}, {} doorbells, {} windows of {} MiB and less, {} MiB shared\n",
             name,
             port,
             layout.ports,
