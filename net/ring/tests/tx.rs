@@ -27,11 +27,20 @@ fn reserve_places_frames_back_to_back_aligned() {
     let mut t = ring(8, 4096, 1514);
     assert_eq!(t.free_bytes(), 4096);
     let a = t.reserve(60).unwrap();
-    assert_eq!((a.seq(), a.slot(), a.data_off(), a.advance()), (0, 0, 0, 64));
+    assert_eq!(
+        (a.seq(), a.slot(), a.data_off(), a.advance()),
+        (0, 0, 0, 64)
+    );
     let b = t.reserve(65).unwrap();
-    assert_eq!((b.seq(), b.slot(), b.data_off(), b.advance()), (1, 1, 64, 128));
+    assert_eq!(
+        (b.seq(), b.slot(), b.data_off(), b.advance()),
+        (1, 1, 64, 128)
+    );
     let c = t.reserve(1514).unwrap();
-    assert_eq!((c.data_off(), c.advance(), c.frame_len()), (192, 1536, 1514));
+    assert_eq!(
+        (c.data_off(), c.advance(), c.frame_len()),
+        (192, 1536, 1514)
+    );
     assert_eq!(t.free_bytes(), 4096 - 64 - 128 - 1536);
     assert_eq!(t.free_descs(), 5);
     assert_eq!(t.unpublished(), 3);
@@ -209,8 +218,14 @@ fn indices_wrap_at_u32_max() {
         assert_eq!(p.prod, expected);
         assert_eq!(t.in_flight(), 1 + round % 8);
         // A cons from before the wrap while prod is past it, and the reverse.
-        assert_eq!(t.complete(t.done().wrapping_sub(1)), Err(RingError::BadConsumer));
-        assert_eq!(t.complete(expected.wrapping_add(1)), Err(RingError::BadConsumer));
+        assert_eq!(
+            t.complete(t.done().wrapping_sub(1)),
+            Err(RingError::BadConsumer)
+        );
+        assert_eq!(
+            t.complete(expected.wrapping_add(1)),
+            Err(RingError::BadConsumer)
+        );
         assert_eq!(t.complete(expected), Ok(1 + round % 8));
     }
     assert!(expected < start, "crossed the wrap");

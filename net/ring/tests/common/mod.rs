@@ -121,7 +121,8 @@ impl Link {
         let start = (self.data_base() + u64::from(slot.data_off())) as usize;
         self.rx_mem[start..start + frame.len()].copy_from_slice(frame);
         let d = slot.desc(flags);
-        wr_desc(&mut self.rx_mem, self.desc_addr(slot.seq()), &d);
+        let at = self.desc_addr(slot.seq());
+        wr_desc(&mut self.rx_mem, at, &d);
         Ok(slot)
     }
 
@@ -129,7 +130,8 @@ impl Link {
     pub(crate) fn publish(&mut self) -> Publish {
         let ev = rd32(&self.tx_mem, self.base() + u64::from(Q_RX_EVENT));
         let p = self.tx.publish(ev);
-        wr32(&mut self.rx_mem, self.base() + u64::from(Q_PROD), p.prod);
+        let at = self.base() + u64::from(Q_PROD);
+        wr32(&mut self.rx_mem, at, p.prod);
         p
     }
 
@@ -142,7 +144,8 @@ impl Link {
     /// Sender, queue stopped: write `tx_event`.
     pub(crate) fn arm_tx(&mut self) -> u32 {
         let e = self.tx.event_for_wake();
-        wr32(&mut self.rx_mem, self.base() + u64::from(Q_TX_EVENT), e);
+        let at = self.base() + u64::from(Q_TX_EVENT);
+        wr32(&mut self.rx_mem, at, e);
         e
     }
 
@@ -185,7 +188,8 @@ impl Link {
     pub(crate) fn release(&mut self) -> Consume {
         let ev = rd32(&self.rx_mem, self.base() + u64::from(Q_TX_EVENT));
         let c = self.rx.consume(ev);
-        wr32(&mut self.tx_mem, self.base() + u64::from(Q_CONS), c.cons);
+        let at = self.base() + u64::from(Q_CONS);
+        wr32(&mut self.tx_mem, at, c.cons);
         c
     }
 
@@ -193,17 +197,23 @@ impl Link {
     /// Returns whether it may sleep (nothing pending).
     pub(crate) fn arm_rx(&mut self) -> bool {
         let e = self.rx.event_for_next();
-        wr32(&mut self.tx_mem, self.base() + u64::from(Q_RX_EVENT), e);
+        let at = self.base() + u64::from(Q_RX_EVENT);
+        wr32(&mut self.tx_mem, at, e);
         matches!(self.poll_prod(), Ok(0))
     }
 }
 
-/// A deterministic test frame: `len` bytes derived from `tag`.
+/// A deterministic test frame: `len` bytes derived from `tag` (a window
+/// into a fixed random pool, so that making one is a copy).
 pub(crate) fn frame_bytes(tag: u32, len: usize) -> Vec<u8> {
-    let mut r = Xorshift::new(u64::from(tag).wrapping_mul(0x9e37_79b9_7f4a_7c15) + 7);
-    let mut v = vec![0u8; len];
-    r.fill(&mut v);
-    v
+    static POOL: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        let mut v = vec![0u8; 2 * MAX_FRAME as usize + 4096];
+        Xorshift::new(0x5eed).fill(&mut v);
+        v
+    });
+    let start = (tag.wrapping_mul(0x9e37_79b9) % 4096) as usize;
+    pool[start..start + len].to_vec()
 }
 
 /// Reads fuzz input bytes; past the end, everything reads as zero.
@@ -304,7 +314,8 @@ pub(crate) fn fuzz_rx(data: &[u8]) -> FuzzStats {
                     1 => link.rx.cons().wrapping_add(u32::from(inp.u8())),
                     _ => link.rx.prod().wrapping_add(u32::from(inp.u8() % 8)),
                 };
-                wr32(&mut link.rx_mem, link.base() + u64::from(Q_PROD), v);
+                let at = link.base() + u64::from(Q_PROD);
+                wr32(&mut link.rx_mem, at, v);
             }
             1 => {
                 // Adversary: a descriptor, raw or a valid-looking one with
@@ -434,7 +445,13 @@ pub(crate) fn fuzz_rx(data: &[u8]) -> FuzzStats {
                 match WindowLayout::from_header(&h, wsize) {
                     Ok(l) => {
                         assert!(l.size() <= wsize);
-                        assert_eq!(l.header(), Header { minor: h.minor, ..h });
+                        assert_eq!(
+                            Header {
+                                minor: h.minor,
+                                ..l.header()
+                            },
+                            h
+                        );
                         st.headers_ok += 1;
                     }
                     Err(_) => st.headers_bad += 1,
@@ -442,8 +459,10 @@ pub(crate) fn fuzz_rx(data: &[u8]) -> FuzzStats {
             }
             9 => {
                 // Adversary: events.
-                wr32(&mut link.rx_mem, link.base() + u64::from(Q_TX_EVENT), inp.u32());
-                wr32(&mut link.tx_mem, link.base() + u64::from(Q_RX_EVENT), inp.u32());
+                let at = link.base() + u64::from(Q_TX_EVENT);
+                wr32(&mut link.rx_mem, at, inp.u32());
+                let at = link.base() + u64::from(Q_RX_EVENT);
+                wr32(&mut link.tx_mem, at, inp.u32());
             }
             10 => {
                 // Receiver going idle; sender stopping.
