@@ -23,6 +23,43 @@
 //! [`WindowLayout::from_header`]) that returns a [`RingError`] or
 //! [`HeaderError`] for a bad value; the caller counts it and drops the value.
 //!
+//! One frame through one queue, with the kernel side's memory accesses as
+//! comments:
+//!
+//! ```
+//! use ntbnet_ring::*;
+//!
+//! let win = WindowLayout::fit(1 << 20, 2, 256, 1514, FEATURE_CSUM).unwrap();
+//! let ql = *win.queue();
+//! let mut tx = TxRing::new(ql, vec![0u32; ql.entries() as usize]).unwrap();
+//! let mut rx = RxRing::new(ql, win.features());
+//!
+//! // Sender (xmit): place the frame, copy it and its descriptor.
+//! let slot = tx.reserve(60).unwrap();
+//! let desc = slot.desc(DESC_F_CSUM_VALID);
+//! // memcpy_toio(peer data + slot.data_off()); write desc.to_le_bytes()
+//! // at peer queue + ql.desc_off(slot.slot()); wmb(); then:
+//! let p = tx.publish();
+//! // write p.prod at peer queue + Q_PROD; mb(); read own Q_RX_EVENT:
+//! assert!(tx.need_notify(0)); // so ring the peer's queue interrupt
+//!
+//! // Receiver (NAPI): read own Q_PROD once, rmb(), then the descriptors.
+//! assert_eq!(rx.available(p.prod), Ok(1));
+//! let slot = rx.next_slot().unwrap();
+//! let raw = desc.to_le_bytes(); // read once from own queue + desc_off(slot)
+//! let frame = rx.take(&Desc::from_le_bytes(raw)).unwrap().unwrap();
+//! assert_eq!((frame.off, frame.len, frame.csum_valid()), (0, 60, true));
+//! // copy the frame out; mb(); then:
+//! let c = rx.consume();
+//! // write c.cons at peer queue + Q_CONS; mb(); read own Q_TX_EVENT;
+//! // need_notify(tx_event). Before sleeping: write event_for_next() at
+//! // peer queue + Q_RX_EVENT; mb(); read Q_PROD again.
+//!
+//! // Sender (completion): read own Q_CONS once.
+//! assert_eq!(tx.complete(c.cons), Ok(1));
+//! assert_eq!(tx.free_descs(), ql.entries());
+//! ```
+//!
 //! The code never panics: there is no `unsafe`, no `unwrap`, no panicking
 //! indexing and no arithmetic that can overflow; the lints below enforce it.
 
@@ -716,7 +753,7 @@ impl TxSlot {
     }
 }
 
-/// What [`TxRing::publish`] decided.
+/// What [`TxRing::publish`] published.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
 pub struct Publish {
@@ -725,8 +762,6 @@ pub struct Publish {
     /// Descriptors published by this call (zero: `prod` need not be
     /// written again).
     pub count: u32,
-    /// Whether to raise the peer's queue interrupt (after writing `prod`).
-    pub notify: bool,
 }
 
 /// Sender-side shadow state of one ring (this host's TX ring in the peer's
@@ -912,30 +947,38 @@ impl<S: Deref<Target = [u32]> + DerefMut> TxRing<S> {
         true
     }
 
-    /// Publishes every reservation, and decides whether to interrupt the
-    /// peer given `rx_event`, read once from this host's window.
+    /// Publishes every reservation: returns the producer index to write to
+    /// the peer's `prod`.
     ///
-    /// The caller writes the data and descriptors, a write barrier, then
-    /// `prod`; then a full barrier, then reads `rx_event` and calls this.
-    /// Because a late `rx_event` may still be in flight, the peer is
-    /// interrupted when its event lies anywhere in `[floor, prod)`, where
-    /// `floor` is the later of the `prod` of the last interrupt and
-    /// [`Self::done`]; calling this again with nothing new (from a timer,
-    /// while [`Self::in_flight`] is not zero) picks up an event that arrived
-    /// late.
-    pub fn publish(&mut self, rx_event: u32) -> Publish {
+    /// The caller has written the frames' data and descriptors; it issues a
+    /// write barrier, writes `prod`, then a full barrier, reads `rx_event`
+    /// from its own window and asks [`Self::need_notify`].
+    pub fn publish(&mut self) -> Publish {
         let count = self.head.wrapping_sub(self.prod);
         self.prod = self.head;
+        Publish {
+            prod: self.prod,
+            count,
+        }
+    }
+
+    /// Whether to raise the peer's queue interrupt, given `rx_event` read
+    /// once from this host's window after `prod` was written.
+    ///
+    /// True when the event lies in `[floor, prod)`, where `floor` is the
+    /// later of the `prod` of the last interrupt and [`Self::done`] (an
+    /// event below either is stale); true then means "interrupt now", and
+    /// the same event is not answered twice. Unlike virtio's check against
+    /// the previous `prod` only, an event that arrives late is still
+    /// answered by the next call: call this again from a timer while
+    /// [`Self::in_flight`] is not zero.
+    pub fn need_notify(&mut self, rx_event: u32) -> bool {
         let floor = later(self.kick_floor, self.done);
         let notify = need_event(rx_event, self.prod, floor);
         if notify {
             self.kick_floor = self.prod;
         }
-        Publish {
-            prod: self.prod,
-            count,
-            notify,
-        }
+        notify
     }
 
     /// Accepts the peer's consumer index `cons` (read once from this host's
@@ -968,10 +1011,12 @@ impl<S: Deref<Target = [u32]> + DerefMut> TxRing<S> {
     /// because the ring is full: an interrupt comes once the peer has
     /// consumed about half of what is in flight.
     ///
-    /// After writing it, a full barrier, then read `cons` again and call
+    /// Call [`Self::complete`] with a fresh `cons` first. After writing the
+    /// event, a full barrier, then read `cons` again and call
     /// [`Self::complete`]: if the ring has room again, restart the queue at
-    /// once. While the queue is stopped, poll `cons` from a timer as well,
-    /// in case the event reached the peer too late.
+    /// once; if `cons` moved but there is still no room, arm again. While
+    /// the queue is stopped, also poll `cons` from a timer, in case the
+    /// event reached the peer too late.
     pub const fn event_for_wake(&self) -> u32 {
         self.done
             .wrapping_add(self.in_flight().saturating_sub(1) >> 1)
@@ -1003,7 +1048,7 @@ impl RxFrame {
     }
 }
 
-/// What [`RxRing::consume`] decided.
+/// What [`RxRing::consume`] released.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
 pub struct Consume {
@@ -1012,8 +1057,6 @@ pub struct Consume {
     /// Descriptors released by this call (zero: `cons` need not be written
     /// again).
     pub count: u32,
-    /// Whether to raise the peer's queue interrupt (after writing `cons`).
-    pub notify: bool,
 }
 
 /// Receiver-side shadow state of one ring (the peer's TX ring in this
@@ -1161,30 +1204,38 @@ impl RxRing {
         Some(r)
     }
 
-    /// Releases every taken descriptor to the sender, and decides whether
-    /// to interrupt it given `tx_event`, read once from this host's window.
+    /// Releases every taken descriptor to the sender: returns the consumer
+    /// index to write to the peer's `cons`.
     ///
-    /// The caller finishes reading the released frames' data, a full
-    /// barrier, then writes `cons` to the peer's window; then a full
-    /// barrier, reads `tx_event` and calls this. The peer is interrupted
-    /// when its event lies in `[floor, cons)`, where `floor` is the later
-    /// of the `cons` of the last interrupt and `cons - entries` (the sender
-    /// asks for an event only while stopped, when nothing beyond `entries`
-    /// descriptors can be consumed); calling this with nothing new picks up
-    /// an event that arrived late.
-    pub fn consume(&mut self, tx_event: u32) -> Consume {
+    /// The caller has finished reading the released frames' data; it issues
+    /// a full barrier, writes `cons`, then a full barrier, reads `tx_event`
+    /// from its own window and asks [`Self::need_notify`].
+    pub fn consume(&mut self) -> Consume {
         let count = self.next.wrapping_sub(self.cons);
         self.cons = self.next;
+        Consume {
+            cons: self.cons,
+            count,
+        }
+    }
+
+    /// Whether to raise the peer's queue interrupt (the sender's TX
+    /// completion), given `tx_event` read once from this host's window
+    /// after `cons` was written.
+    ///
+    /// True when the event lies in `[floor, cons)`, where `floor` is the
+    /// later of the `cons` of the last interrupt and `cons - entries` (the
+    /// sender arms its event only while its queue is stopped, when no more
+    /// than `entries` descriptors can be consumed past it); the same event
+    /// is not answered twice, and one that arrives late is answered by the
+    /// next call.
+    pub fn need_notify(&mut self, tx_event: u32) -> bool {
         let floor = later(self.kick_floor, self.cons.wrapping_sub(self.layout.entries));
         let notify = need_event(tx_event, self.cons, floor);
         if notify {
             self.kick_floor = self.cons;
         }
-        Consume {
-            cons: self.cons,
-            count,
-            notify,
-        }
+        notify
     }
 
     /// The `rx_event` to write to the peer's window before going idle

@@ -125,25 +125,28 @@ fn late_rx_event_is_picked_up_by_the_next_publish_or_a_recheck() {
     assert_eq!(l.poll_prod(), Ok(0));
     // The sender publishes 2 and reads rx_event before the write lands.
     l.send(&[2; 60], 0).unwrap();
-    let p = l.tx.publish(0);
-    assert!(!p.notify);
+    let p = l.tx.publish();
+    assert_eq!(p.count, 1);
+    assert!(!l.tx.need_notify(0));
     assert!(
         !need_event(event, 2, 2),
         "a plain virtio re-check would miss it"
     );
     // The write lands. A re-check with nothing new catches it.
-    let p = l.tx.publish(event);
-    assert_eq!((p.count, p.notify), (0, true));
+    assert_eq!(l.tx.publish().count, 0);
+    assert!(l.tx.need_notify(event));
     // Only once.
-    assert!(!l.tx.publish(event).notify);
+    assert!(!l.tx.need_notify(event));
     // Likewise if the next publish is what comes after the late write.
     let mut l = link(64);
     l.send(&[1; 60], 0).unwrap();
     assert!(l.publish().notify);
     l.send(&[2; 60], 0).unwrap();
-    assert!(!l.tx.publish(0).notify);
+    let _ = l.tx.publish();
+    assert!(!l.tx.need_notify(0));
     l.send(&[3; 60], 0).unwrap();
-    assert!(l.tx.publish(1).notify, "event 1 is in [1, 3)");
+    let _ = l.tx.publish();
+    assert!(l.tx.need_notify(1), "event 1 is in [1, 3)");
 }
 
 #[test]
@@ -188,7 +191,7 @@ fn no_notify_without_a_new_arm_over_many_rounds() {
         l.take(8);
         let _ = l.release();
         assert_eq!(l.complete(), Ok(1));
-        assert!(!l.tx.publish(0).notify, "round {round}");
+        assert!(!l.tx.need_notify(0), "round {round}");
     }
 }
 
@@ -240,18 +243,18 @@ fn late_tx_event_is_picked_up_by_a_later_consume() {
     let _ = l.publish();
     assert_eq!(l.poll_prod(), Ok(8));
     l.take(1);
-    assert!(l.rx.consume(0).notify, "zeroed event");
+    let _ = l.rx.consume();
+    assert!(l.rx.need_notify(0), "zeroed event");
     // The sender stops and arms at 3; the receiver consumes past it before
     // the event lands.
     let event = l.tx.event_for_wake();
     assert_eq!(event, 3);
     l.take(5);
-    let c = l.rx.consume(0);
-    assert_eq!((c.cons, c.notify), (6, false));
+    assert_eq!(l.rx.consume().cons, 6);
+    assert!(!l.rx.need_notify(0));
     // The event lands; the next consume, even with nothing new, notifies.
-    let c = l.rx.consume(event);
-    assert_eq!((c.count, c.notify), (0, true));
-    assert!(!l.rx.consume(event).notify, "only once");
+    assert!(l.rx.need_notify(event));
+    assert!(!l.rx.need_notify(event), "only once");
 }
 
 #[test]
@@ -268,12 +271,12 @@ fn tx_event_more_than_a_ring_behind_is_stale() {
         let _ = l.publish();
         assert_eq!(l.poll_prod(), Ok(8));
         l.take(8);
-        let c = l.rx.consume(far);
-        assert!(!c.notify);
+        let c = l.rx.consume();
+        assert!(!l.rx.need_notify(far));
         assert_eq!(l.tx.complete(c.cons), Ok(8));
     }
     assert_eq!(l.rx.cons(), 16);
-    assert!(!l.rx.consume(5).notify, "5 < 16 - 8");
-    assert!(!l.rx.consume(7).notify, "7 < 16 - 8");
-    assert!(l.rx.consume(8).notify, "8 >= 16 - 8");
+    assert!(!l.rx.need_notify(5), "5 < 16 - 8");
+    assert!(!l.rx.need_notify(7), "7 < 16 - 8");
+    assert!(l.rx.need_notify(8), "8 >= 16 - 8");
 }

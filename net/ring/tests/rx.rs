@@ -44,7 +44,7 @@ fn available_window_moves_with_cons_not_with_next() {
     // Taken but not released: the sender cannot have reused those slots.
     assert_eq!(r.available(17), Err(RingError::BadProducer));
     assert_eq!(r.available(16), Ok(6));
-    let c = r.consume(u32::MAX);
+    let c = r.consume();
     assert_eq!((c.cons, c.count), (10, 10));
     assert_eq!(r.available(26), Ok(16));
     assert_eq!(r.available(27), Err(RingError::BadProducer));
@@ -69,7 +69,7 @@ fn available_across_the_wrap() {
         assert!(r.take(&desc(0, 60, 0, seq)).unwrap().is_ok());
     }
     assert_eq!(r.next_slot(), None);
-    let c = r.consume(0);
+    let c = r.consume();
     assert_eq!((c.cons, c.count), (start.wrapping_add(16), 16));
     assert_eq!(r.cons(), 12);
 }
@@ -155,9 +155,9 @@ fn take_drops_bad_descriptors_and_moves_on() {
     assert_eq!(r.take(&desc(128, 60, 0, 3)), None);
     assert_eq!((r.next(), r.pending()), (3, 0));
     // Releasing covers the dropped descriptor too.
-    let c = r.consume(u32::MAX);
+    let c = r.consume();
     assert_eq!((c.cons, c.count), (3, 3));
-    let c = r.consume(u32::MAX);
+    let c = r.consume();
     assert_eq!((c.cons, c.count), (3, 0));
 }
 

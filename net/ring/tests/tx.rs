@@ -78,7 +78,7 @@ fn full_for_descriptors() {
     assert_eq!(t.free_descs(), 0);
     assert!(t.is_full_for(MIN_FRAME));
     assert_eq!(t.reserve(64), Err(TxError::Full));
-    let p = t.publish(u32::MAX);
+    let p = t.publish();
     assert_eq!((p.prod, p.count), (8, 8));
     assert_eq!(t.complete(1), Ok(1));
     assert!(!t.is_full_for(64));
@@ -95,7 +95,7 @@ fn full_for_bytes_and_wrap_skip() {
     assert_eq!(t.free_bytes(), 0);
     assert!(t.is_full_for(MIN_FRAME));
     assert_eq!(t.reserve(MIN_FRAME), Err(TxError::Full));
-    let _ = t.publish(u32::MAX);
+    let _ = t.publish();
 
     // Complete the first frame: 1024 bytes free at the start, the head is
     // at the end of the area.
@@ -103,7 +103,7 @@ fn full_for_bytes_and_wrap_skip() {
     assert_eq!(t.free_bytes(), 1024);
     let s = t.reserve(1000).unwrap();
     assert_eq!((s.data_off(), s.advance()), (0, 1024));
-    let _ = t.publish(u32::MAX);
+    let _ = t.publish();
 
     // Free the next two frames: [1024, 3072) free; the head is at 1024.
     assert_eq!(t.complete(3), Ok(2));
@@ -113,7 +113,7 @@ fn full_for_bytes_and_wrap_skip() {
     assert_eq!(t.free_bytes(), 512);
     assert!(t.is_full_for(1000));
     assert!(!t.is_full_for(500));
-    let _ = t.publish(u32::MAX);
+    let _ = t.publish();
 
     // Free the frame at 3072: the tail [2560, 4096) is free, and [0, 1024)
     // and [1024, 2560) are held. A 1500-byte frame fits at 2560.
@@ -131,7 +131,7 @@ fn wrap_skip_is_accounted_to_the_frame() {
     for _ in 0..3 {
         t.reserve(1024).unwrap();
     }
-    let _ = t.publish(u32::MAX);
+    let _ = t.publish();
     assert_eq!(t.complete(2), Ok(2));
     // 1024 bytes at the end, 2048 at the start: a 2048-byte frame skips
     // the tail and takes 1024 + 2048.
@@ -139,7 +139,7 @@ fn wrap_skip_is_accounted_to_the_frame() {
     let s = t.reserve(2048).unwrap();
     assert_eq!((s.data_off(), s.advance()), (0, 1024 + 2048));
     assert_eq!(t.free_bytes(), 0);
-    let _ = t.publish(u32::MAX);
+    let _ = t.publish();
     // Completing the skipping frame gives its skip back too.
     assert_eq!(t.complete(4), Ok(2));
     assert_eq!(t.free_bytes(), 4096);
@@ -152,7 +152,7 @@ fn skip_that_does_not_fit_is_full() {
     for _ in 0..3 {
         t.reserve(1024).unwrap();
     }
-    let _ = t.publish(u32::MAX);
+    let _ = t.publish();
     assert_eq!(t.complete(1), Ok(1));
     // Free: [3072, 4096) and [0, 1024); 2048 contiguous bytes nowhere.
     assert_eq!(t.free_bytes(), 2048);
@@ -168,7 +168,7 @@ fn empty_ring_restarts_at_offset_zero() {
     // everything has completed.
     let mut t = ring(8, 4096, 4096);
     t.reserve(3000).unwrap();
-    let _ = t.publish(u32::MAX);
+    let _ = t.publish();
     assert_eq!(t.complete(1), Ok(1));
     assert_eq!(t.free_bytes(), 4096);
     let s = t.reserve(4096).unwrap();
@@ -181,7 +181,7 @@ fn complete_validates_cons() {
     for _ in 0..10 {
         t.reserve(100).unwrap();
     }
-    let _ = t.publish(u32::MAX);
+    let _ = t.publish();
     // Two more reserved but not published: cons cannot cover them.
     t.reserve(100).unwrap();
     t.reserve(100).unwrap();
@@ -214,7 +214,7 @@ fn indices_wrap_at_u32_max() {
             assert_eq!(s.slot(), expected & 7);
             expected = expected.wrapping_add(1);
         }
-        let p = t.publish(u32::MAX);
+        let p = t.publish();
         assert_eq!(p.prod, expected);
         assert_eq!(t.in_flight(), 1 + round % 8);
         // A cons from before the wrap while prod is past it, and the reverse.
@@ -239,7 +239,7 @@ fn cancel_undoes_only_the_last_unpublished_reservation() {
     t.reserve(1024).unwrap();
     t.reserve(1024).unwrap();
     t.reserve(1024).unwrap();
-    let _ = t.publish(u32::MAX);
+    let _ = t.publish();
     assert_eq!(t.complete(2), Ok(2));
     // This one skips the tail.
     let a = t.reserve(1536).unwrap();
@@ -255,7 +255,7 @@ fn cancel_undoes_only_the_last_unpublished_reservation() {
     // The head is back at 3072: the same reservation comes out again.
     let again = t.reserve(1536).unwrap();
     assert_eq!(again, a);
-    let _ = t.publish(u32::MAX);
+    let _ = t.publish();
     assert!(!t.cancel(&again), "published");
 }
 
@@ -266,7 +266,7 @@ fn event_for_wake_is_about_half_of_what_is_in_flight() {
     for _ in 0..16 {
         t.reserve(64).unwrap();
     }
-    let _ = t.publish(u32::MAX);
+    let _ = t.publish();
     // Interrupt when cons passes 7: after 8 of 16 are consumed.
     assert_eq!(t.event_for_wake(), 7);
     assert!(!need_event(7, 7, 0));

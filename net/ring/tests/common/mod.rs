@@ -69,6 +69,22 @@ pub(crate) struct Received {
     pub(crate) data: Vec<u8>,
 }
 
+/// What `Link::publish` did.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Published {
+    pub(crate) prod: u32,
+    pub(crate) count: u32,
+    pub(crate) notify: bool,
+}
+
+/// What `Link::release` did.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Released {
+    pub(crate) cons: u32,
+    pub(crate) count: u32,
+    pub(crate) notify: bool,
+}
+
 /// One direction of a link, queue `q`: the sender's `TxRing` writing into
 /// the receiver's window `rx_mem`, the receiver's `RxRing` writing its
 /// completion block into the sender's window `tx_mem`. The methods do what
@@ -126,13 +142,17 @@ impl Link {
         Ok(slot)
     }
 
-    /// Sender: publish (write `prod`), read `rx_event`, decide.
-    pub(crate) fn publish(&mut self) -> Publish {
-        let ev = rd32(&self.tx_mem, self.base() + u64::from(Q_RX_EVENT));
-        let p = self.tx.publish(ev);
+    /// Sender: publish (write `prod`), then read `rx_event` and decide.
+    pub(crate) fn publish(&mut self) -> Published {
+        let p = self.tx.publish();
         let at = self.base() + u64::from(Q_PROD);
         wr32(&mut self.rx_mem, at, p.prod);
-        p
+        let ev = rd32(&self.tx_mem, self.base() + u64::from(Q_RX_EVENT));
+        Published {
+            prod: p.prod,
+            count: p.count,
+            notify: self.tx.need_notify(ev),
+        }
     }
 
     /// Sender: read `cons`, complete.
@@ -184,13 +204,18 @@ impl Link {
         out
     }
 
-    /// Receiver: release what was taken (write `cons`), read `tx_event`.
-    pub(crate) fn release(&mut self) -> Consume {
-        let ev = rd32(&self.rx_mem, self.base() + u64::from(Q_TX_EVENT));
-        let c = self.rx.consume(ev);
+    /// Receiver: release what was taken (write `cons`), then read
+    /// `tx_event` and decide.
+    pub(crate) fn release(&mut self) -> Released {
+        let c = self.rx.consume();
         let at = self.base() + u64::from(Q_CONS);
         wr32(&mut self.tx_mem, at, c.cons);
-        c
+        let ev = rd32(&self.rx_mem, self.base() + u64::from(Q_TX_EVENT));
+        Released {
+            cons: c.cons,
+            count: c.count,
+            notify: self.rx.need_notify(ev),
+        }
     }
 
     /// Receiver going idle: write `rx_event`, then check `prod` again.
