@@ -3,17 +3,38 @@
 //! ntbnet: Ethernet over a PCIe Non-Transparent Bridge.
 //!
 //! An NTB client bound to every `ntb_dev` the NTB core offers (the
-//! Switchtec NTB on hardware, `ntb_hw_ivshmem` in VMs). This is the
-//! skeleton of the Foundation issue: it binds, reports the device and its
-//! link, and unbinds cleanly; the netdev is the subject of its own issue.
+//! Switchtec NTB on hardware, `ntb_hw_ivshmem` in VMs), with one Ethernet
+//! interface `ntb%d` per device. Documentation/ntbnet.md tells how to run
+//! it; Documentation/ring-protocol.md specifies what goes over the link.
+//!
+//! - `nic.rs`: the interface, its windows and queues, netdev ops;
+//! - `link.rs`, `negotiate.rs`: negotiation and the link state;
+//! - `queue.rs`, `ring.rs`: the data path and the ring protocol;
+//! - `notify.rs`: per-queue interrupts (NTB doorbells for now);
+//! - `ethtool.rs`, `stats.rs`: ethtool and counters;
+//! - `scribble.rs`: a test mode that plays a misbehaving peer.
 
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 #[path = "../src/lib.rs"]
 #[allow(dead_code)] // Each module uses only part of the shared abstractions.
 pub mod klib;
 
+mod ethtool;
+mod link;
+mod negotiate;
+mod nic;
+mod notify;
+mod queue;
+#[path = "ring.rs"]
+#[allow(dead_code)] // The host tests use all of it; the driver most.
+pub mod ring;
+mod scribble;
+mod stats;
+
 use klib::ntb;
+use nic::Nic;
 
 module! {
     type: NtbNet,
@@ -24,7 +45,9 @@ module! {
 }
 
 /// What ntbnet keeps for each NTB device it is bound to.
-struct Peer;
+struct Peer {
+    nic: Arc<Nic>,
+}
 
 struct Client;
 
@@ -33,17 +56,22 @@ impl ntb::Client for Client {
     type Data = Peer;
 
     fn probe(ntb: &ntb::Device) -> Result<Peer> {
-        pr_info!(
-            "{}: bound (bus {}), link {}\n",
-            ntb.name(),
-            ntb.pci_name(),
-            if ntb.link_is_up() { "up" } else { "down" }
-        );
-        Ok(Peer)
+        Ok(Peer {
+            nic: Nic::new(ntb)?,
+        })
     }
 
-    fn remove(_peer: Peer, ntb: &ntb::Device) {
+    fn remove(peer: Peer, ntb: &ntb::Device) {
+        drop(peer);
         pr_info!("{}: unbound\n", ntb.name());
+    }
+
+    fn link_event(peer: &Peer, _ntb: &ntb::Device) {
+        peer.nic.link_event();
+    }
+
+    fn db_event(peer: &Peer, _ntb: &ntb::Device, vector: u32) {
+        peer.nic.db_event(vector);
     }
 }
 

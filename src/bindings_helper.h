@@ -18,8 +18,11 @@
 #include <linux/netdevice.h>
 #include <linux/ntb.h>
 #include <linux/pci.h>
+#include <linux/random.h>
+#include <linux/rtnetlink.h>
 #include <linux/scatterlist.h>
 #include <linux/skbuff.h>
 #include <linux/timer.h>
+#include <linux/workqueue.h>
 
 #include "helpers.h"

@@ -54,4 +54,94 @@ int ntbnet_dma_direct_map_sg(struct scatterlist *sgl, int nents)
 	return nents;
 }
 
+/* Barriers are macros; the ring protocol needs the real ones (sfence for
+ * write-combined windows). */
+void ntbnet_mb(void)
+{
+	mb();
+}
+
+void ntbnet_wmb(void)
+{
+	wmb();
+}
+
+void ntbnet_rmb(void)
+{
+	rmb();
+}
+
+/* local_bh_disable()/enable() pass _THIS_IP_, a macro. */
+void ntbnet_local_bh_disable(void)
+{
+	local_bh_disable();
+}
+
+void ntbnet_local_bh_enable(void)
+{
+	local_bh_enable();
+}
+
+/* num_online_cpus() reads an atomic through a macro-built accessor. */
+unsigned int ntbnet_num_online_cpus(void)
+{
+	return num_online_cpus();
+}
+
+/* INIT_DELAYED_WORK() is a macro (it names a lockdep class per call site). */
+void ntbnet_init_delayed_work(struct delayed_work *work, work_func_t func)
+{
+	INIT_DELAYED_WORK(work, func);
+}
+
+/* system_wq through queue_delayed_work()/mod_delayed_work(), inlines. */
+bool ntbnet_queue_delayed_work(struct delayed_work *work, unsigned long delay)
+{
+	return queue_delayed_work(system_wq, work, delay);
+}
+
+bool ntbnet_mod_delayed_work(struct delayed_work *work, unsigned long delay)
+{
+	return mod_delayed_work(system_wq, work, delay);
+}
+
+/* netdev_xmit_more() reads a per-CPU variable. */
+bool ntbnet_netdev_xmit_more(void)
+{
+	return netdev_xmit_more();
+}
+
+/* ip_summed is a bitfield inside a struct group. */
+u8 ntbnet_skb_ip_summed(const struct sk_buff *skb)
+{
+	return skb->ip_summed;
+}
+
+void ntbnet_skb_csum_unnecessary(struct sk_buff *skb)
+{
+	skb->ip_summed = CHECKSUM_UNNECESSARY;
+}
+
+/* protocol sits in a struct group that bindgen makes anonymous. */
+void ntbnet_eth_type_trans(struct sk_buff *skb, struct net_device *dev)
+{
+	skb->protocol = eth_type_trans(skb, dev);
+}
+
+/* skb_shinfo() is a macro. */
+unsigned int ntbnet_skb_nr_frags(const struct sk_buff *skb)
+{
+	return skb_shinfo(skb)->nr_frags;
+}
+
+/* The address and length of fragment i (page_address() is a macro). */
+const void *ntbnet_skb_frag(const struct sk_buff *skb, unsigned int i,
+			    unsigned int *len)
+{
+	const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+
+	*len = skb_frag_size(frag);
+	return skb_frag_address(frag);
+}
+
 #include "bindings_wrappers.c"

@@ -10,6 +10,10 @@
 #include <linux/pci.h>
 #include <linux/scatterlist.h>
 #include <linux/timer.h>
+#include <linux/workqueue.h>
+
+struct sk_buff;
+struct net_device;
 
 int ntbnet_ntb_register_client(struct ntb_client *client);
 int ntbnet_pci_register_driver(struct pci_driver *drv);
@@ -18,5 +22,23 @@ void ntbnet_timer_setup(struct timer_list *timer,
 unsigned long ntbnet_jiffies(void);
 phys_addr_t ntbnet_page_to_phys(struct page *page);
 int ntbnet_dma_direct_map_sg(struct scatterlist *sgl, int nents);
+
+void ntbnet_mb(void);
+void ntbnet_wmb(void);
+void ntbnet_rmb(void);
+void ntbnet_local_bh_disable(void);
+void ntbnet_local_bh_enable(void);
+unsigned int ntbnet_num_online_cpus(void);
+void ntbnet_init_delayed_work(struct delayed_work *work, work_func_t func);
+bool ntbnet_queue_delayed_work(struct delayed_work *work, unsigned long delay);
+bool ntbnet_mod_delayed_work(struct delayed_work *work, unsigned long delay);
+bool ntbnet_netdev_xmit_more(void);
+u8 ntbnet_skb_ip_summed(const struct sk_buff *skb);
+void ntbnet_skb_csum_unnecessary(struct sk_buff *skb);
+void ntbnet_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
+unsigned int ntbnet_skb_nr_frags(const struct sk_buff *skb);
+const void *ntbnet_skb_frag(const struct sk_buff *skb, unsigned int i,
+			    unsigned int *len);
+bool ntbnet_param_scribble(void);
 
 #endif

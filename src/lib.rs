@@ -11,12 +11,21 @@
 //! `unsafe` code lives here and only here; each block says why its contract
 //! holds.
 
+pub mod barrier;
 pub mod bindings;
 pub mod dma;
+pub mod ethtool;
+pub mod iomem;
 pub mod irq;
+pub mod napi;
+pub mod net;
 pub mod ntb;
 pub mod ntb_hw;
+pub mod params;
 pub mod pci;
+pub mod random;
 pub mod shm;
+pub mod skb;
 pub mod timer;
 pub mod types;
+pub mod work;

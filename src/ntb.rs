@@ -7,11 +7,13 @@
 //! from `probe` until `remove`.
 
 use crate::klib::bindings;
+use crate::klib::dma::CoherentBuf;
+use crate::klib::iomem::IoMemWc;
+use crate::klib::types::try_ffi_init;
 use core::marker::PhantomData;
 use kernel::error::{from_result, to_result};
 use kernel::prelude::*;
 use kernel::str::CStr;
-use crate::klib::types::try_ffi_init;
 use kernel::types::{ForeignOwnable, Opaque};
 
 /// An NTB device (`struct ntb_dev`), as seen by a client.
@@ -68,9 +70,248 @@ impl Device {
                 > 0
         }
     }
+
+    /// The link's PCIe generation and lane count, when up and known.
+    pub fn link_speed(&self) -> Option<(u32, u32)> {
+        let mut speed: bindings::ntb_speed = 0;
+        let mut width: bindings::ntb_width = 0;
+        // SAFETY: The device is registered; the outputs are valid.
+        let up = unsafe { bindings::ntb_link_is_up(self.as_raw(), &mut speed, &mut width) };
+        match (up, u32::try_from(speed), u32::try_from(width)) {
+            (1.., Ok(s @ 1..), Ok(w @ 1..)) => Some((s, w)),
+            _ => None,
+        }
+    }
+
+    /// Allows the link to come up (`ntb_link_enable`), at any speed.
+    pub fn link_enable(&self) -> Result {
+        // SAFETY: The device is registered (type invariant).
+        to_result(unsafe {
+            bindings::ntb_link_enable(
+                self.as_raw(),
+                bindings::ntb_speed_NTB_SPEED_AUTO,
+                bindings::ntb_width_NTB_WIDTH_AUTO,
+            )
+        })
+    }
+
+    /// Takes the link down (`ntb_link_disable`).
+    pub fn link_disable(&self) -> Result {
+        // SAFETY: The device is registered (type invariant).
+        to_result(unsafe { bindings::ntb_link_disable(self.as_raw()) })
+    }
+
+    /// This side's port number.
+    pub fn port_number(&self) -> i32 {
+        // SAFETY: The device is registered (type invariant).
+        unsafe { bindings::ntb_port_number(self.as_raw()) }
+    }
+
+    /// The PCI Device Serial Number of the NTB function, 0 if it has none.
+    pub fn pci_dsn(&self) -> u64 {
+        // SAFETY: `pdev` is set and outlives the NTB device (see
+        // `pci_name`).
+        unsafe { bindings::pci_get_dsn((*self.as_raw()).pdev) }
+    }
+
+    /// Inbound memory windows for peer `pidx`.
+    pub fn mw_count(&self, pidx: i32) -> Result<u32> {
+        // SAFETY: The device is registered; the driver checks `pidx`.
+        let n = unsafe { bindings::ntb_mw_count(self.as_raw(), pidx) };
+        to_result(n)?;
+        Ok(n as u32)
+    }
+
+    /// The alignment rules of inbound window `widx` for peer `pidx`.
+    pub fn mw_get_align(&self, pidx: i32, widx: i32) -> Result<MwAlign> {
+        let mut a = MwAlign::default();
+        // SAFETY: The device is registered; the outputs are valid.
+        to_result(unsafe {
+            bindings::ntb_mw_get_align(
+                self.as_raw(),
+                pidx,
+                widx,
+                &mut a.addr_align,
+                &mut a.size_align,
+                &mut a.size_max,
+            )
+        })?;
+        Ok(a)
+    }
+
+    /// Allocates a coherent buffer of `size` bytes on the NTB's DMA device,
+    /// to translate an inbound window onto.
+    pub fn alloc_coherent(&self, size: usize) -> Result<CoherentBuf> {
+        // SAFETY: The device is registered; its DMA device (its PCI device
+        // unless the driver says otherwise) is valid and can do DMA.
+        unsafe { CoherentBuf::alloc(bindings::ntb_get_dma_dev(self.as_raw()), size) }
+    }
+
+    /// Translates inbound window `widx` of peer `pidx` onto `buf` (its
+    /// first `size` bytes): the peer's writes through its outbound window
+    /// land there. Remove the translation with [`Device::mw_clear_trans`]
+    /// before `buf` is freed.
+    pub fn mw_set_trans(&self, pidx: i32, widx: i32, buf: &CoherentBuf, size: usize) -> Result {
+        if size > buf.len() {
+            return Err(EINVAL);
+        }
+        // SAFETY: The device is registered; the range is a DMA buffer of
+        // ours.
+        to_result(unsafe {
+            bindings::ntb_mw_set_trans(self.as_raw(), pidx, widx, buf.dma_addr(), size as u64)
+        })
+    }
+
+    /// Removes the translation of inbound window `widx` of peer `pidx`.
+    pub fn mw_clear_trans(&self, pidx: i32, widx: i32) -> Result {
+        // SAFETY: The device is registered (type invariant).
+        to_result(unsafe { bindings::ntb_mw_clear_trans(self.as_raw(), pidx, widx) })
+    }
+
+    /// Outbound memory windows.
+    pub fn peer_mw_count(&self) -> u32 {
+        // SAFETY: The device is registered (type invariant).
+        let n = unsafe { bindings::ntb_peer_mw_count(self.as_raw()) };
+        u32::try_from(n).unwrap_or(0)
+    }
+
+    /// Maps outbound window `widx` write-combining: writes to it arrive in
+    /// the peer's inbound window `widx`.
+    pub fn peer_mw_map(&self, widx: i32) -> Result<IoMemWc> {
+        let mut base: bindings::phys_addr_t = 0;
+        let mut size: bindings::resource_size_t = 0;
+        // SAFETY: The device is registered; the outputs are valid.
+        to_result(unsafe {
+            bindings::ntb_peer_mw_get_addr(self.as_raw(), widx, &mut base, &mut size)
+        })?;
+        IoMemWc::map(base, usize::try_from(size).map_err(|_| EINVAL)?)
+    }
+
+    /// Valid doorbell bits.
+    pub fn db_valid_mask(&self) -> u64 {
+        // SAFETY: The device is registered (type invariant).
+        unsafe { bindings::ntb_db_valid_mask(self.as_raw()) }
+    }
+
+    /// Doorbell interrupt vectors.
+    pub fn db_vector_count(&self) -> u32 {
+        // SAFETY: The device is registered (type invariant).
+        let n = unsafe { bindings::ntb_db_vector_count(self.as_raw()) };
+        u32::try_from(n).unwrap_or(0)
+    }
+
+    /// The doorbell bits that vector `vector` signals.
+    pub fn db_vector_mask(&self, vector: u32) -> u64 {
+        let Ok(v) = i32::try_from(vector) else {
+            return 0;
+        };
+        // SAFETY: The device is registered; the driver checks `vector`.
+        unsafe { bindings::ntb_db_vector_mask(self.as_raw(), v) }
+    }
+
+    /// Pending local doorbell bits.
+    pub fn db_read(&self) -> u64 {
+        // SAFETY: The device is registered (type invariant).
+        unsafe { bindings::ntb_db_read(self.as_raw()) }
+    }
+
+    /// Clears pending local doorbell bits.
+    pub fn db_clear(&self, bits: u64) -> Result {
+        // SAFETY: The device is registered (type invariant).
+        to_result(unsafe { bindings::ntb_db_clear(self.as_raw(), bits) })
+    }
+
+    /// Masks local doorbell bits.
+    pub fn db_set_mask(&self, bits: u64) -> Result {
+        // SAFETY: The device is registered (type invariant).
+        to_result(unsafe { bindings::ntb_db_set_mask(self.as_raw(), bits) })
+    }
+
+    /// Unmasks local doorbell bits.
+    pub fn db_clear_mask(&self, bits: u64) -> Result {
+        // SAFETY: The device is registered (type invariant).
+        to_result(unsafe { bindings::ntb_db_clear_mask(self.as_raw(), bits) })
+    }
+
+    /// Rings the peer's doorbell bits (a posted write).
+    pub fn peer_db_set(&self, bits: u64) -> Result {
+        // SAFETY: The device is registered (type invariant).
+        to_result(unsafe { bindings::ntb_peer_db_set(self.as_raw(), bits) })
+    }
+
+    /// Number of scratchpads.
+    pub fn spad_count(&self) -> u32 {
+        // SAFETY: The device is registered (type invariant).
+        let n = unsafe { bindings::ntb_spad_count(self.as_raw()) };
+        u32::try_from(n).unwrap_or(0)
+    }
+
+    /// Reads local scratchpad `idx` (written by the peer).
+    pub fn spad_read(&self, idx: u32) -> u32 {
+        let Ok(i) = i32::try_from(idx) else {
+            return 0;
+        };
+        // SAFETY: The device is registered; the driver checks `idx`.
+        unsafe { bindings::ntb_spad_read(self.as_raw(), i) }
+    }
+
+    /// Writes scratchpad `idx` of peer `pidx` (a posted write; the peer
+    /// reads it as its local scratchpad).
+    pub fn peer_spad_write(&self, pidx: i32, idx: u32, val: u32) -> Result {
+        let i = i32::try_from(idx).map_err(|_| EINVAL)?;
+        // SAFETY: The device is registered; the driver checks the indices.
+        to_result(unsafe { bindings::ntb_peer_spad_write(self.as_raw(), pidx, i, val) })
+    }
+}
+
+/// The alignment rules of an inbound memory window (`ntb_mw_get_align`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MwAlign {
+    /// Alignment of the translated address.
+    pub addr_align: u64,
+    /// Alignment of the translated size.
+    pub size_align: u64,
+    /// Largest translatable size.
+    pub size_max: u64,
+}
+
+/// A handle on a bound NTB device, for a client's deferred work (timers,
+/// work items) outside the NTB core's callbacks.
+///
+/// # Invariants
+///
+/// Valid while the client is bound to the device: a client keeps handles
+/// only in its per-device data, which `remove` drops, and stops its
+/// deferred work before that (see [`Client`]).
+#[derive(Clone, Copy)]
+pub struct Handle(*mut bindings::ntb_dev);
+
+// SAFETY: The NTB API may be called from any thread.
+unsafe impl Send for Handle {}
+// SAFETY: See above.
+unsafe impl Sync for Handle {}
+
+impl Handle {
+    /// The device.
+    pub fn get(&self) -> &Device {
+        // SAFETY: The device is bound while the handle is used (type
+        // invariant).
+        unsafe { Device::from_raw(self.0) }
+    }
+}
+
+impl Device {
+    /// A handle on this device for the client's deferred work.
+    pub fn handle(&self) -> Handle {
+        Handle(self.as_raw())
+    }
 }
 
 /// An NTB client driver.
+///
+/// The client's per-device data lives from `probe` until `remove`, which
+/// drops it: any [`Handle`] it holds, and any deferred work using one, must
+/// be gone by the end of that drop.
 #[vtable]
 pub trait Client: 'static {
     /// The client's per-device data, kept from `probe` until `remove`.
@@ -180,7 +421,10 @@ impl<T: Client> Adapter<T> {
     /// # Safety
     ///
     /// Called by the NTB core with the context set by `probe_callback`.
-    unsafe extern "C" fn db_event_callback(ctx: *mut kernel::ffi::c_void, vector: kernel::ffi::c_int) {
+    unsafe extern "C" fn db_event_callback(
+        ctx: *mut kernel::ffi::c_void,
+        vector: kernel::ffi::c_int,
+    ) {
         // SAFETY: As in `link_event_callback`.
         unsafe { Context::<T>::with(ctx, |data, ntb| T::db_event(data, ntb, vector as u32)) };
     }

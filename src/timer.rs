@@ -81,6 +81,14 @@ impl<T: HasTimer + TimerCallback> Timer<T> {
         }
     }
 
+    /// Stops the timer for good, waiting for a running callback
+    /// (`timer_shutdown_sync`); later [`Timer::start`]s do nothing.
+    pub fn shutdown(&self) {
+        // SAFETY: The timer is set up (type invariant); shutting down twice
+        // is allowed.
+        unsafe { bindings::timer_shutdown_sync(self.timer.get()) };
+    }
+
     /// # Safety
     ///
     /// Called by the timer core for a timer set up by [`Timer::new`].

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ethtool: driver info, per-queue counters, channels, ring sizes, link
+//! settings.
+
+use crate::klib::ethtool::{self, Channels, DrvInfo, LinkSettings, RingParam, StringSet, Strings};
+use crate::klib::net::{Device, Rtnl};
+use crate::nic::Nic;
+use crate::ring;
+use crate::stats::{QueueStats, LINK_NAMES, PER_QUEUE};
+use kernel::c_str;
+use kernel::prelude::*;
+
+/// Largest ring `ethtool -G` accepts.
+pub(crate) const MAX_ENTRIES: u32 = 4096;
+
+/// Mb/s of one PCIe lane by generation (after line coding).
+fn lane_mbps(gen: u32) -> Option<u32> {
+    match gen {
+        1 => Some(2000),
+        2 => Some(4000),
+        3 => Some(7877),
+        4 => Some(15754),
+        5 => Some(31508),
+        _ => None,
+    }
+}
+
+#[vtable]
+impl ethtool::Ops for Nic {
+    fn get_drvinfo(&self, _dev: &Device, info: &mut DrvInfo<'_>) {
+        info.set_driver(c_str!("ntbnet"));
+        info.set_version(c_str!("1.0"));
+        info.set_bus_info(self.shared.ntb.get().pci_name());
+    }
+
+    fn get_sset_count(&self, dev: &Device, sset: StringSet) -> Result<u32> {
+        match sset {
+            StringSet::Stats => Ok(LINK_NAMES.len() as u32 + dev.real_num_tx_queues() * PER_QUEUE),
+            StringSet::Other => Err(ethtool::eopnotsupp()),
+        }
+    }
+
+    fn get_strings(&self, dev: &Device, sset: StringSet, out: &mut Strings<'_>) {
+        if sset != StringSet::Stats {
+            return;
+        }
+        for name in LINK_NAMES {
+            out.push(format_args!("{name}"));
+        }
+        for q in 0..dev.real_num_tx_queues() {
+            for name in QueueStats::names() {
+                out.push(format_args!("q{q}_{name}"));
+            }
+        }
+    }
+
+    fn get_ethtool_stats(&self, dev: &Device, data: &mut [u64]) {
+        let queues = self.queues.iter().take(dev.real_num_tx_queues() as usize);
+        let values = Iterator::chain(
+            self.stats.values().into_iter(),
+            queues.flat_map(|q| q.stats.values()),
+        );
+        for (d, v) in data.iter_mut().zip(values) {
+            *d = v;
+        }
+    }
+
+    fn get_channels(&self, _dev: &Device) -> Channels {
+        let link = self.link.lock();
+        Channels {
+            max_combined: self.max_queues,
+            combined: link.agreed().map_or(link.want_queues(), |a| a.queues),
+        }
+    }
+
+    fn set_channels(&self, _dev: &Device, rtnl: &Rtnl, ch: Channels) -> Result {
+        if ch.combined == 0 || ch.combined > self.max_queues {
+            return Err(EINVAL);
+        }
+        let mut link = self.link.lock();
+        let (entries, _) = link.entries();
+        link.reconfigure(self, rtnl, ch.combined, entries);
+        Ok(())
+    }
+
+    fn get_ringparam(&self, _dev: &Device) -> RingParam {
+        let (want, used) = self.link.lock().entries();
+        let n = used.unwrap_or(want);
+        RingParam {
+            rx_max: MAX_ENTRIES,
+            tx_max: MAX_ENTRIES,
+            rx: n,
+            tx: n,
+        }
+    }
+
+    fn set_ringparam(&self, _dev: &Device, rtnl: &Rtnl, r: RingParam) -> Result {
+        let mut link = self.link.lock();
+        let (want, used) = link.entries();
+        let cur = used.unwrap_or(want);
+        // Both directions use one size: take whichever the user changed.
+        let n = if r.rx != cur { r.rx } else { r.tx };
+        if (r.rx != cur && r.tx != cur && r.rx != r.tx)
+            || !n.is_power_of_two()
+            || !(ring::MIN_ENTRIES..=MAX_ENTRIES).contains(&n)
+        {
+            return Err(EINVAL);
+        }
+        let queues = link.want_queues();
+        link.reconfigure(self, rtnl, queues, n);
+        Ok(())
+    }
+
+    fn get_link_ksettings(&self, dev: &Device, ks: &mut LinkSettings<'_>) -> Result {
+        let speed = if dev.carrier_ok() {
+            self.shared
+                .ntb
+                .get()
+                .link_speed()
+                .and_then(|(gen, width)| lane_mbps(gen).map(|m| m * width))
+        } else {
+            None
+        };
+        ks.set(speed);
+        Ok(())
+    }
+}

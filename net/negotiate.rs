@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Link negotiation over NTB scratchpads: what each host offers, how the
+//! two offers become the parameters of both rings, and the handshake words.
+//!
+//! Pure logic, no kernel dependencies (like `ring.rs`). Each host writes
+//! its words into the *peer's* scratchpads (posted writes) and reads its
+//! own, so a host only ever reads local registers or memory. The layout of
+//! the words and the handshake are specified in
+//! `Documentation/ring-protocol.md` ("Negotiation").
+
+use crate::ring::{self, WindowLayout};
+
+/// `SP_VERSION` high half: the bytes `NT`.
+pub(crate) const VERSION_MAGIC: u32 = 0x4e54;
+
+/// Scratchpad indices (of the reader's scratchpads, written by the peer).
+pub(crate) const SP_VERSION: u32 = 0;
+/// Feature bits offered (`ring::FEATURE_*`).
+pub(crate) const SP_FEATURES: u32 = 1;
+/// Queue pairs the writer wants.
+pub(crate) const SP_QUEUES: u32 = 2;
+/// Descriptors per ring the writer wants.
+pub(crate) const SP_ENTRIES: u32 = 3;
+/// Largest frame the writer can take.
+pub(crate) const SP_MAX_FRAME: u32 = 4;
+/// Size of the writer's inbound window in 4 KiB pages.
+pub(crate) const SP_WINDOW: u32 = 5;
+/// Interrupt kind (high byte) and how many trigger descriptors follow.
+pub(crate) const SP_IRQ: u32 = 6;
+/// Incremented by the writer every link tick.
+pub(crate) const SP_HEARTBEAT: u32 = 7;
+/// The reader's session that the writer acknowledges: the writer does not
+/// write the reader's window (until `SP_CLEAN` names its own session).
+pub(crate) const SP_ACK: u32 = 8;
+/// The reader's session for which the writer zeroed its window: the reader
+/// may write its header there.
+pub(crate) const SP_CLEAN: u32 = 9;
+/// The reader's session for which the writer wrote its header into the
+/// reader's window: the reader may validate it and start.
+pub(crate) const SP_READY: u32 = 10;
+/// The writer's session, nonzero, new at every (re)start; written last.
+pub(crate) const SP_SESSION: u32 = 11;
+/// First trigger descriptor: queue `q` at `SP_TRIGGER + 2q` (offset) and
+/// `SP_TRIGGER + 2q + 1` (data).
+pub(crate) const SP_TRIGGER: u32 = 16;
+
+/// Interrupt kind: queue `q`'s trigger data is a doorbell bit number.
+pub(crate) const IRQ_DOORBELL: u32 = 1;
+
+/// Scratchpads needed for `queues` queue pairs.
+pub(crate) const fn spads_needed(queues: u32) -> u32 {
+    SP_TRIGGER + 2 * queues
+}
+
+/// The version word of this implementation.
+pub(crate) const fn version_word() -> u32 {
+    VERSION_MAGIC << 16 | (ring::VERSION_MAJOR as u32) << 8 | ring::VERSION_MINOR as u32
+}
+
+/// What one host offers; the same fields, read from the peer, describe the
+/// peer's offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Offer {
+    /// Protocol version word (`SP_VERSION`).
+    pub(crate) version: u32,
+    /// Feature bits.
+    pub(crate) features: u32,
+    /// Queue pairs wanted.
+    pub(crate) queues: u32,
+    /// Descriptors per ring wanted.
+    pub(crate) entries: u32,
+    /// Largest frame.
+    pub(crate) max_frame: u32,
+    /// Inbound window size, bytes (a multiple of 4 KiB).
+    pub(crate) window: u64,
+    /// Interrupt kind and trigger count (`SP_IRQ`).
+    pub(crate) irq: u32,
+}
+
+impl Offer {
+    /// The scratchpad words of the offer, as `(index, value)`.
+    pub(crate) fn to_words(&self) -> [(u32, u32); 7] {
+        let pages = u32::try_from(self.window >> 12).unwrap_or(u32::MAX);
+        [
+            (SP_VERSION, self.version),
+            (SP_FEATURES, self.features),
+            (SP_QUEUES, self.queues),
+            (SP_ENTRIES, self.entries),
+            (SP_MAX_FRAME, self.max_frame),
+            (SP_WINDOW, pages),
+            (SP_IRQ, self.irq),
+        ]
+    }
+
+    /// The offer in the scratchpads that `read` reads.
+    pub(crate) fn from_spads(read: impl Fn(u32) -> u32) -> Self {
+        Self {
+            version: read(SP_VERSION),
+            features: read(SP_FEATURES),
+            queues: read(SP_QUEUES),
+            entries: read(SP_ENTRIES),
+            max_frame: read(SP_MAX_FRAME),
+            window: u64::from(read(SP_WINDOW)) << 12,
+            irq: read(SP_IRQ),
+        }
+    }
+}
+
+/// Why two offers cannot make a link. Each has a message for the one
+/// dmesg line an incompatible peer gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Incompatible {
+    /// The peer's version word has another magic: not ntbnet.
+    NotNtbnet(u32),
+    /// The peer speaks another major version.
+    Version(u32),
+    /// The peer wants no queue, or uses an unknown interrupt kind, or has
+    /// more queues than trigger descriptors.
+    Interrupts(u32),
+    /// The agreed parameters do not fit a window.
+    Layout(ring::LayoutError),
+}
+
+/// The parameters both hosts derive from the two offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Agreed {
+    /// Queue pairs.
+    pub(crate) queues: u32,
+    /// Layout of this host's window (the rings the peer sends on).
+    pub(crate) local: WindowLayout,
+    /// Layout of the peer's window (the rings this host sends on).
+    pub(crate) peer: WindowLayout,
+}
+
+/// Major version of a version word, if it is ntbnet's.
+pub(crate) fn major_of(version: u32) -> Option<u32> {
+    (version >> 16 == VERSION_MAGIC).then_some(version >> 8 & 0xff)
+}
+
+/// Turns the two offers into the parameters of both rings: the smaller of
+/// each count, the common features; each window's data areas as large as
+/// that window allows. `peer_window` is the size this host can write (the
+/// smaller of the peer's offer and its own outbound mapping).
+pub(crate) fn agree(local: &Offer, peer: &Offer, peer_window: u64) -> Result<Agreed, Incompatible> {
+    match major_of(peer.version) {
+        None => return Err(Incompatible::NotNtbnet(peer.version)),
+        Some(m) if m != u32::from(ring::VERSION_MAJOR) => {
+            return Err(Incompatible::Version(peer.version))
+        }
+        Some(_) => {}
+    }
+    if peer.irq >> 24 != IRQ_DOORBELL || peer.queues == 0 || peer.queues > peer.irq & 0xffff {
+        return Err(Incompatible::Interrupts(peer.irq));
+    }
+    let queues = local.queues.min(peer.queues);
+    let entries = local.entries.min(peer.entries);
+    let max_frame = local.max_frame.min(peer.max_frame);
+    let features = local.features & peer.features & ring::FEATURES_KNOWN;
+    let fit = |w| WindowLayout::fit(w, queues, entries, max_frame, features);
+    Ok(Agreed {
+        queues,
+        local: fit(local.window).map_err(Incompatible::Layout)?,
+        peer: fit(peer_window).map_err(Incompatible::Layout)?,
+    })
+}
+
+/// Decodes queue `q`'s trigger descriptor words into a doorbell bit.
+pub(crate) fn doorbell_bit(offset: u32, data: u32) -> Option<u32> {
+    (offset == 0 && data < 64).then_some(data)
+}

@@ -1,0 +1,347 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One ntbnet interface per NTB device: the netdev, its windows, its
+//! queues and its link.
+//!
+//! Lifetimes: the inbound window (a coherent buffer the peer writes
+//! through its outbound window) and the outbound mapping are set up at
+//! probe and kept until remove, across link sessions, so that nothing the
+//! peer may still write into is ever freed while the device is bound. The
+//! data path state (rings) lives for one link session (see `link.rs`).
+
+use crate::klib::dma::CoherentBuf;
+use crate::klib::iomem::IoMemWc;
+use crate::klib::net::{self, Rtnl, TxResult};
+use crate::klib::ntb;
+use crate::klib::skb::SkBuff;
+use crate::klib::timer::{Timer, TimerCallback};
+use crate::klib::work::DelayedWork;
+use crate::link::{Heartbeat, Link};
+use crate::notify::Doorbells;
+use crate::queue::Queue;
+use crate::stats::LinkStats;
+use crate::{negotiate, ring};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use kernel::prelude::*;
+use kernel::sync::{Arc, Mutex};
+use kernel::{c_str, new_mutex};
+
+/// The peer index: ntbnet serves two-port NTBs (one peer per `ntb_dev`).
+pub(crate) const PIDX: i32 = 0;
+/// The memory window ntbnet uses, in both directions. The last window of
+/// an NTB with several is left to the NTB irq domain's MSI backend.
+pub(crate) const WIDX: i32 = 0;
+/// Largest inbound window ntbnet allocates.
+const MAX_WINDOW: u64 = 256 << 20;
+/// Smallest inbound window worth using.
+const MIN_WINDOW: u64 = 256 << 10;
+/// Most queue pairs.
+pub(crate) const MAX_QUEUES: u32 = 16;
+/// Descriptors per ring by default.
+pub(crate) const DEFAULT_ENTRIES: u32 = 256;
+/// Largest MTU: a 64 KiB IP packet in one frame.
+pub(crate) const MAX_MTU: u32 = 65535 - net::ETH_HLEN;
+/// Period of the ticker (heartbeat, peer watch, recovery).
+pub(crate) const TICK_MS: u32 = 50;
+
+/// What the queues, the ticker and the link share: the NTB and the
+/// per-queue interrupts.
+pub(crate) struct Shared {
+    /// The NTB device.
+    pub(crate) ntb: ntb::Handle,
+    /// Per-queue interrupts.
+    pub(crate) notify: Doorbells,
+}
+
+/// Both memory windows. Set up when the NTB link first comes up (the NTB
+/// API gives window sizes only then) and kept until the device is removed;
+/// each link session's rings hold a reference.
+pub(crate) struct Windows {
+    ntb: ntb::Handle,
+    /// This host's inbound window: the peer writes, this host reads.
+    pub(crate) inbound: CoherentBuf,
+    /// The peer's inbound window, mapped write-combining: this host writes.
+    pub(crate) outbound: IoMemWc,
+}
+
+impl Windows {
+    /// Allocates the inbound window, translates window [`WIDX`] onto it,
+    /// and maps the peer's window. The NTB link must be up.
+    pub(crate) fn new(dev: &ntb::Device) -> Result<Arc<Self>> {
+        if dev.mw_count(PIDX)? == 0 || dev.peer_mw_count() == 0 {
+            pr_err!("{}: no memory window\n", dev.name());
+            return Err(ENODEV);
+        }
+        let align = dev.mw_get_align(PIDX, WIDX)?;
+        let mut size = align.size_max.min(MAX_WINDOW);
+        if align.size_align > 1 {
+            size -= size % align.size_align;
+        }
+        // The largest buffer that can be had. The virtual NTB serves
+        // coherent allocations from its windows, smallest fitting first, so
+        // the window's own size is asked first.
+        let inbound = loop {
+            if size < MIN_WINDOW {
+                pr_err!("{}: cannot allocate an inbound window\n", dev.name());
+                return Err(ENOMEM);
+            }
+            if let Ok(buf) = dev.alloc_coherent(size as usize) {
+                break buf;
+            }
+            size /= 2;
+        };
+        if align.addr_align > 1 && inbound.dma_addr() % align.addr_align != 0 {
+            pr_err!("{}: inbound window buffer is misaligned\n", dev.name());
+            return Err(EINVAL);
+        }
+        let outbound = dev.peer_mw_map(WIDX)?;
+        dev.mw_set_trans(PIDX, WIDX, &inbound, inbound.len())?;
+        // From here on, drop clears the translation.
+        Ok(Arc::new(
+            Self {
+                ntb: dev.handle(),
+                inbound,
+                outbound,
+            },
+            GFP_KERNEL,
+        )?)
+    }
+}
+
+impl Drop for Windows {
+    fn drop(&mut self) {
+        // The peer's writes must go nowhere before the buffer is freed.
+        let _ = self.ntb.get().mw_clear_trans(PIDX, WIDX);
+    }
+}
+
+/// The MAC address: locally administered and unicast (`02`), then 32 bits
+/// of FNV-1a over the NTB function's PCI Device Serial Number (or, if it
+/// has none, its PCI address), then the low byte of the NTB port number.
+/// The two ends of one NTB share the first five bytes and differ in the
+/// last; the address is the same at every load.
+fn mac_address(dev: &ntb::Device) -> [u8; 6] {
+    let mut h: u32 = 0x811c_9dc5;
+    let mut eat = |b: u8| h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    let dsn = dev.pci_dsn();
+    if dsn != 0 {
+        dsn.to_le_bytes().into_iter().for_each(&mut eat);
+    } else {
+        dev.pci_name().as_bytes().iter().copied().for_each(&mut eat);
+    }
+    let [a, b, c, d] = h.to_be_bytes();
+    [0x02, a, b, c, d, dev.port_number() as u8]
+}
+
+/// One ntbnet interface.
+///
+/// Field order is drop order after [`PinnedDrop`] has stopped the work,
+/// the ticker and the netdev: the queues (their NAPI contexts) go before
+/// the netdev is freed, the windows last.
+#[pin_data(PinnedDrop)]
+pub(crate) struct Nic {
+    #[pin]
+    pub(crate) link_work: DelayedWork<Nic>,
+    #[pin]
+    ticker: Timer<Nic>,
+    pub(crate) queues: KVec<Pin<KBox<Queue>>>,
+    pub(crate) netdev: net::Registration<Nic>,
+    /// The link state; taken under RTNL (lock order: RTNL, then this).
+    #[pin]
+    pub(crate) link: Mutex<Link>,
+    pub(crate) shared: Arc<Shared>,
+    /// Queue pairs this device can have.
+    pub(crate) max_queues: u32,
+    /// Queue pairs running (0 while the link is down).
+    pub(crate) active: AtomicU32,
+    /// Set by the ticker when the peer's heartbeat stopped.
+    pub(crate) peer_silent: AtomicBool,
+    /// The heartbeats (ticker).
+    pub(crate) heartbeat: Heartbeat,
+    /// Device-wide counters.
+    pub(crate) stats: LinkStats,
+}
+
+crate::impl_has_delayed_work!(Nic, link_work);
+crate::impl_has_timer!(Nic, ticker);
+crate::impl_has_registration!(Nic, netdev);
+
+impl Nic {
+    /// Sets up the interface of `dev` and registers it; the link comes up
+    /// by itself once the peer is there and the interface is up.
+    pub(crate) fn new(dev: &ntb::Device) -> Result<Arc<Self>> {
+        let shared = Arc::new(
+            Shared {
+                ntb: dev.handle(),
+                notify: Doorbells::new(dev),
+            },
+            GFP_KERNEL,
+        )?;
+        let spad_room = dev.spad_count().saturating_sub(negotiate::SP_TRIGGER) / 2;
+        let max_queues = shared.notify.queues().min(spad_room).min(MAX_QUEUES);
+        if max_queues == 0 {
+            pr_err!(
+                "{}: needs at least one doorbell and {} scratchpads\n",
+                dev.name(),
+                negotiate::spads_needed(1)
+            );
+            return Err(ENODEV);
+        }
+        let cpus = net::online_cpus();
+        let default_queues = cpus.min(shared.notify.vectors()).clamp(1, max_queues);
+
+        let reg = net::Registration::<Nic>::new(c_str!("ntb%d"), max_queues, max_queues)?;
+        let nd = reg.device();
+        nd.set_mac(&mac_address(dev));
+        nd.set_mtu_range(net::ETH_MIN_MTU, MAX_MTU);
+        let features = net::features::SG | net::features::HW_CSUM | net::features::HIGHDMA;
+        nd.set_features(
+            features | net::features::RXCSUM,
+            features | net::features::RXCSUM,
+        );
+
+        // No carrier until the link is negotiated.
+        nd.carrier_off();
+
+        let mut qs = KVec::with_capacity(max_queues as usize, GFP_KERNEL)?;
+        for q in 0..max_queues {
+            qs.push(
+                KBox::pin_init(Queue::new(nd, q as u16, shared.clone()), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
+        }
+        let nic = Arc::pin_init(
+            try_pin_init!(Nic {
+                link_work <- DelayedWork::new(),
+                ticker <- Timer::new(),
+                queues: qs,
+                netdev: reg,
+                link <- new_mutex!(Link::new(default_queues, DEFAULT_ENTRIES), "ntbnet_link"),
+                shared,
+                max_queues,
+                active: AtomicU32::new(0),
+                peer_silent: AtomicBool::new(false),
+                heartbeat: Heartbeat::default(),
+                stats: LinkStats::default(),
+            }),
+            GFP_KERNEL,
+        )?;
+        net::Registration::register(&nic)?;
+        nic.shared.notify.enable(true);
+        dev.link_enable()?;
+        nic.ticker.start(TICK_MS);
+        nic.link_work.queue(0);
+        pr_info!(
+            "{}: {} on {} (port {}), up to {} queues\n",
+            nic.netdev.device().name(),
+            dev.name(),
+            dev.pci_name(),
+            dev.port_number(),
+            max_queues
+        );
+        Ok(nic)
+    }
+
+    /// The peer rang doorbell vector `vector` (interrupt context).
+    pub(crate) fn db_event(&self, vector: u32) {
+        let mut pending = self.shared.notify.pending(vector);
+        while pending != 0 {
+            let q = pending.trailing_zeros() as usize;
+            pending &= pending - 1;
+            if let Some(queue) = self.queues.get(q) {
+                queue.interrupt();
+            }
+        }
+    }
+
+    /// The NTB link changed (atomic context).
+    pub(crate) fn link_event(&self) {
+        self.link_work.run_now();
+    }
+
+    /// The running queues.
+    pub(crate) fn active_queues(&self) -> &[Pin<KBox<Queue>>] {
+        let n = self.active.load(Ordering::Acquire) as usize;
+        self.queues.get(..n).unwrap_or(&[])
+    }
+}
+
+impl TimerCallback for Nic {
+    /// The ticker: heartbeat to the peer, watch of the peer's, and the
+    /// data path's recovery poll.
+    fn run(&self) -> Option<u32> {
+        if self.tick_heartbeat() {
+            // The peer stopped: carrier off now, the link work does the rest.
+            self.netdev.device().carrier_off();
+            self.peer_silent.store(true, Ordering::Release);
+            self.link_work.run_now();
+        }
+        for q in self.active_queues() {
+            q.recover();
+        }
+        Some(TICK_MS)
+    }
+}
+
+#[vtable]
+impl net::Driver for Nic {
+    fn open(&self, _dev: &net::Device, rtnl: &Rtnl) -> Result {
+        self.link.lock().set_open(self, rtnl, true);
+        self.link_work.run_now();
+        Ok(())
+    }
+
+    fn stop(&self, _dev: &net::Device, rtnl: &Rtnl) -> Result {
+        self.link.lock().set_open(self, rtnl, false);
+        Ok(())
+    }
+
+    fn start_xmit(&self, dev: &net::Device, skb: SkBuff) -> TxResult {
+        match self.queues.get(usize::from(skb.queue_mapping())) {
+            Some(q) => q.xmit(dev, skb),
+            None => TxResult::Ok,
+        }
+    }
+
+    fn get_stats64(&self, _dev: &net::Device, s: &mut net::Stats64) {
+        for q in self.queues.iter() {
+            let st = &q.stats;
+            s.rx_packets += st.rx_packets.get();
+            s.rx_bytes += st.rx_bytes.get();
+            s.rx_dropped += st.rx_dropped.get();
+            s.rx_errors += st.error_total();
+            s.tx_packets += st.tx_packets.get();
+            s.tx_bytes += st.tx_bytes.get();
+            s.tx_dropped += st.tx_dropped.get();
+        }
+    }
+
+    fn change_mtu(&self, _dev: &net::Device, change: net::MtuChange<'_>) -> Result {
+        // The rings carry frames up to the agreed `max_frame`, whatever the
+        // MTU, so the MTU changes without touching the link.
+        if let Some(max) = self.link.lock().max_frame() {
+            if change.new_mtu() + net::ETH_HLEN > max {
+                return Err(EINVAL);
+            }
+        }
+        change.commit();
+        Ok(())
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Nic {
+    fn drop(self: Pin<&mut Self>) {
+        self.link_work.disable_sync();
+        self.ticker.shutdown();
+        // Closes the interface (which takes the link down and tells the
+        // peer); no callback runs after this.
+        self.netdev.unregister();
+        let ntb = self.shared.ntb.get();
+        let _ = ntb.link_disable();
+        self.shared.notify.enable(false);
+    }
+}
+
+/// `ring::MAX_FRAME` as offered: a 64 KiB frame.
+pub(crate) const MAX_FRAME: u32 = ring::MAX_FRAME;

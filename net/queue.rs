@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One queue pair: the transmit ring this host writes into the peer's
+//! window, the receive ring the peer writes into this host's window, and
+//! the NAPI context that serves both.
+//!
+//! Every access to shared memory follows Documentation/ring-protocol.md:
+//! the peer's window is written only (posted writes through the outbound
+//! mapping), this host's window is read only, each value once into a local
+//! copy that `ring.rs` validates before anything uses it.
+
+use crate::impl_has_napi;
+use crate::klib::barrier::{mb, rmb, wmb};
+use crate::klib::napi::{self, Napi};
+use crate::klib::net::{self, TxQueue, TxResult};
+use crate::klib::skb::SkBuff;
+use crate::nic::{Shared, Windows};
+use crate::ring::{
+    Desc, QueueLayout, RxFrame, RxRing, TxError, TxRing, WindowLayout, DESC_F_CSUM_VALID, DESC_LEN,
+    FEATURE_CSUM, Q_CONS, Q_PROD, Q_RX_EVENT, Q_TX_EVENT,
+};
+use crate::stats::QueueStats;
+use kernel::new_spinlock;
+use kernel::prelude::*;
+use kernel::sync::{Arc, SpinLock};
+
+/// `NETIF_F_RXCSUM`: the user lets the driver trust verified checksums.
+const RXCSUM: u64 = 1 << crate::klib::bindings::NETIF_F_RXCSUM_BIT;
+
+/// Room for a VLAN tag on top of the MTU when deciding whether the next
+/// frame fits.
+const VLAN_HLEN: u32 = 4;
+
+fn to_usize(v: u32) -> usize {
+    v as usize
+}
+
+/// The sending side of a queue pair, for one link session.
+pub(crate) struct TxState {
+    win: Arc<Windows>,
+    ring: TxRing<KVec<u32>>,
+    /// Length of the frame in each descriptor slot, for BQL.
+    lens: KVec<u32>,
+    /// This queue's area in the peer's window (the ring).
+    out_base: usize,
+    /// This queue's area in this host's window (`cons`, `rx_event`).
+    in_base: usize,
+    /// The peer's doorbell bit for this queue.
+    kick: u32,
+    /// Whether descriptors may carry `DESC_F_CSUM_VALID`.
+    csum: bool,
+}
+
+/// The receiving side of a queue pair, for one link session.
+pub(crate) struct RxState {
+    win: Arc<Windows>,
+    ring: RxRing,
+    /// This queue's area in this host's window (the ring).
+    in_base: usize,
+    /// This queue's area in the peer's window (`cons`, `rx_event`).
+    out_base: usize,
+    /// The peer's doorbell bit for this queue.
+    kick: u32,
+}
+
+impl TxState {
+    /// The sending side of queue `q` for the agreed layouts.
+    pub(crate) fn new(
+        win: Arc<Windows>,
+        q: u32,
+        local: &WindowLayout,
+        peer: &WindowLayout,
+        kick: u32,
+    ) -> Result<Self> {
+        let ql: QueueLayout = *peer.queue();
+        let n = to_usize(ql.entries());
+        let ring = TxRing::new(ql, KVec::from_elem(0u32, n, GFP_KERNEL)?).map_err(|_| EINVAL)?;
+        let base = |w: &WindowLayout| {
+            w.queue_base(q)
+                .and_then(|b| usize::try_from(b).ok())
+                .ok_or(EINVAL)
+        };
+        Ok(Self {
+            win,
+            ring,
+            lens: KVec::from_elem(0u32, n, GFP_KERNEL)?,
+            out_base: base(peer)?,
+            in_base: base(local)?,
+            kick,
+            csum: peer.features() & FEATURE_CSUM != 0,
+        })
+    }
+}
+
+impl RxState {
+    /// The receiving side of queue `q` for the agreed layouts.
+    pub(crate) fn new(
+        win: Arc<Windows>,
+        q: u32,
+        local: &WindowLayout,
+        peer: &WindowLayout,
+        kick: u32,
+    ) -> Result<Self> {
+        let base = |w: &WindowLayout| {
+            w.queue_base(q)
+                .and_then(|b| usize::try_from(b).ok())
+                .ok_or(EINVAL)
+        };
+        Ok(Self {
+            win,
+            ring: RxRing::new(*local.queue(), local.features()),
+            in_base: base(local)?,
+            out_base: base(peer)?,
+            kick,
+        })
+    }
+}
+
+/// A queue pair and its NAPI context.
+#[pin_data]
+pub(crate) struct Queue {
+    #[pin]
+    napi: Napi<Queue>,
+    #[pin]
+    tx: SpinLock<Option<TxState>>,
+    #[pin]
+    rx: SpinLock<Option<RxState>>,
+    index: u16,
+    shared: Arc<Shared>,
+    /// This queue's counters.
+    pub(crate) stats: QueueStats,
+}
+
+impl_has_napi!(Queue, napi);
+
+impl Queue {
+    /// Queue `index` of `dev`, idle until [`Queue::start`].
+    pub(crate) fn new(
+        dev: &net::Device,
+        index: u16,
+        shared: Arc<Shared>,
+    ) -> impl PinInit<Self, Error> {
+        let napi = Napi::new(dev);
+        try_pin_init!(Self {
+            napi <- napi,
+            tx <- new_spinlock!(None, "ntbnet_tx"),
+            rx <- new_spinlock!(None, "ntbnet_rx"),
+            index,
+            shared,
+            stats: QueueStats::default(),
+        })
+    }
+
+    /// Starts the queue with the states of a new link session; process
+    /// context, with the queue stopped.
+    pub(crate) fn start(&self, tx: TxState, rx: RxState) {
+        net::with_bh_disabled(|| {
+            *self.tx.lock() = Some(tx);
+            *self.rx.lock() = Some(rx);
+        });
+        self.napi.enable();
+        // Anything the peer published before we were ready.
+        self.napi.schedule();
+    }
+
+    /// Stops the queue's polling and forgets the session; process context,
+    /// with transmission stopped.
+    pub(crate) fn stop(&self) {
+        self.napi.disable();
+        net::with_bh_disabled(|| {
+            *self.tx.lock() = None;
+            *self.rx.lock() = None;
+        });
+    }
+
+    /// The peer raised this queue's interrupt (interrupt context).
+    pub(crate) fn interrupt(&self) {
+        self.stats.interrupts.inc();
+        self.napi.schedule();
+    }
+
+    /// For the recovery timer: polls the queue if frames are in flight, so
+    /// that late completions and late peer events are noticed.
+    pub(crate) fn recover(&self) {
+        let busy = self
+            .tx
+            .lock()
+            .as_ref()
+            .is_some_and(|t| t.ring.in_flight() != 0);
+        if busy {
+            self.napi.schedule();
+        }
+    }
+
+    fn kick(&self, bit: u32) {
+        self.stats.kicks.inc();
+        self.shared.notify.kick(bit);
+    }
+
+    /// The largest frame the stack may hand us next.
+    fn next_frame(dev: &net::Device, tx: &TxState) -> u32 {
+        tx.ring
+            .layout()
+            .max_frame()
+            .min(dev.mtu().saturating_add(net::ETH_HLEN + VLAN_HLEN))
+    }
+
+    /// Publishes what is reserved, and raises the peer's interrupt if it
+    /// asked for it (Sending, steps 3-6).
+    fn flush(&self, tx: &mut TxState) {
+        if tx.ring.unpublished() == 0 {
+            return;
+        }
+        let p = tx.ring.publish();
+        wmb();
+        let _ = tx
+            .win
+            .outbound
+            .write32(tx.out_base + Q_PROD as usize, p.prod);
+        mb();
+        if let Ok(ev) = tx.win.inbound.read32(tx.in_base + Q_RX_EVENT as usize) {
+            if tx.ring.need_notify(ev) {
+                self.kick(tx.kick);
+            }
+        }
+    }
+
+    /// Reads the peer's `cons` once and completes what it passed.
+    fn reap(&self, tx: &mut TxState, txq: &TxQueue) {
+        let Ok(cons) = tx.win.inbound.read32(tx.in_base + Q_CONS as usize) else {
+            return;
+        };
+        let done = tx.ring.done();
+        match tx.ring.complete(cons) {
+            Ok(0) => {}
+            Ok(n) => {
+                let mask = tx.ring.layout().mask();
+                let mut bytes = 0u32;
+                let mut i = done;
+                while i != cons {
+                    bytes =
+                        bytes.saturating_add(tx.lens.get(to_usize(i & mask)).copied().unwrap_or(0));
+                    i = i.wrapping_add(1);
+                }
+                txq.completed(n, bytes);
+            }
+            Err(e) => self.stats.error(e),
+        }
+    }
+
+    /// The queue stopped (ring full, or byte queue limit): asks the peer for
+    /// an interrupt once it consumed about half of what is in flight
+    /// (Completing, stop steps 2-4). Returns with the queue running if there
+    /// is room after all.
+    fn arm_wake(&self, dev: &net::Device, tx: &mut TxState, txq: &TxQueue, ring_full: bool) {
+        self.flush(tx);
+        for _ in 0..4 {
+            self.reap(tx, txq);
+            let full = tx.ring.is_full_for(Self::next_frame(dev, tx));
+            if ring_full && !full {
+                if txq.is_stopped() {
+                    txq.wake();
+                }
+                return;
+            }
+            if !ring_full && !txq.xmit_stopped() {
+                return;
+            }
+            let done = tx.ring.done();
+            let _ = tx
+                .win
+                .outbound
+                .write32(tx.out_base + Q_TX_EVENT as usize, tx.ring.event_for_wake());
+            if ring_full && !txq.is_stopped() {
+                self.stats.tx_stops.inc();
+                txq.stop();
+            }
+            mb();
+            self.reap(tx, txq);
+            if tx.ring.done() == done {
+                // Nothing moved: the peer's interrupt (or the recovery
+                // timer) restarts the queue.
+                return;
+            }
+        }
+    }
+
+    /// Transmits `skb` (`ndo_start_xmit`, queue lock held, BH disabled).
+    pub(crate) fn xmit(&self, dev: &net::Device, mut skb: SkBuff) -> TxResult {
+        let Some(txq) = dev.tx_queue(u32::from(self.index)) else {
+            self.stats.tx_dropped.inc();
+            return TxResult::Ok;
+        };
+        let mut guard = self.tx.lock();
+        let Some(tx) = guard.as_mut() else {
+            self.stats.tx_dropped.inc();
+            return TxResult::Ok;
+        };
+        let mut flags = 0;
+        if skb.csum_partial() {
+            if skb.checksum_help().is_err() {
+                self.stats.tx_dropped.inc();
+                return TxResult::Ok;
+            }
+            flags = DESC_F_CSUM_VALID;
+        } else if skb.csum_unnecessary() {
+            flags = DESC_F_CSUM_VALID;
+        }
+        if !tx.csum {
+            flags = 0;
+        }
+        let len = skb.len();
+        let slot = match tx.ring.reserve(len) {
+            Ok(slot) => slot,
+            Err(TxError::Length) => {
+                self.stats.tx_dropped.inc();
+                return TxResult::Ok;
+            }
+            Err(TxError::Full) => {
+                self.reap(tx, txq);
+                match tx.ring.reserve(len) {
+                    Ok(slot) => slot,
+                    Err(_) => {
+                        self.arm_wake(dev, tx, txq, true);
+                        if txq.is_stopped() {
+                            return TxResult::Busy(skb);
+                        }
+                        self.stats.tx_dropped.inc();
+                        return TxResult::Ok;
+                    }
+                }
+            }
+        };
+        let out = &tx.win.outbound;
+        let data = tx.out_base + tx.ring.layout().data_off() as usize;
+        let mut off = data + slot.data_off() as usize;
+        let copied = skb.for_each_chunk(|chunk| {
+            out.write(off, chunk)?;
+            off += chunk.len();
+            Ok(())
+        });
+        let desc_off = tx.out_base + tx.ring.layout().desc_off(slot.seq()) as usize;
+        if copied.is_err()
+            || out
+                .write(desc_off, &slot.desc(flags).to_le_bytes())
+                .is_err()
+        {
+            tx.ring.cancel(&slot);
+            self.stats.tx_dropped.inc();
+            return TxResult::Ok;
+        }
+        if let Some(l) = tx.lens.get_mut(to_usize(slot.slot())) {
+            *l = len;
+        }
+        self.stats.tx_packets.inc();
+        self.stats.tx_bytes.add(u64::from(len));
+        let tell = txq.sent(len, net::xmit_more());
+        skb.consume();
+        if tell {
+            self.flush(tx);
+        }
+        if tx.ring.is_full_for(Self::next_frame(dev, tx)) {
+            self.arm_wake(dev, tx, txq, true);
+        } else if txq.xmit_stopped() {
+            // Stopped by the byte queue limit: its restart needs our
+            // completions, so ask the peer to interrupt.
+            self.arm_wake(dev, tx, txq, false);
+        }
+        TxResult::Ok
+    }
+
+    /// The completion half of a poll: reap, restart the queue, and answer a
+    /// late event of the peer's receiver.
+    fn poll_tx(&self, dev: &net::Device) {
+        let Some(txq) = dev.tx_queue(u32::from(self.index)) else {
+            return;
+        };
+        let mut guard = self.tx.lock();
+        let Some(tx) = guard.as_mut() else {
+            return;
+        };
+        self.reap(tx, txq);
+        if txq.is_stopped() && !tx.ring.is_full_for(Self::next_frame(dev, tx)) {
+            txq.wake();
+        }
+        if tx.ring.in_flight() != 0 {
+            if let Ok(ev) = tx.win.inbound.read32(tx.in_base + Q_RX_EVENT as usize) {
+                if tx.ring.need_notify(ev) {
+                    self.kick(tx.kick);
+                }
+            }
+        }
+    }
+
+    /// Copies one validated frame out of the window into a new skb and
+    /// hands it to GRO.
+    fn receive(&self, napi: &Napi<Self>, rx: &RxState, frame: RxFrame) {
+        let dev = napi.dev();
+        let Some(mut skb) = napi.alloc_skb(frame.len) else {
+            self.stats.rx_dropped.inc();
+            return;
+        };
+        let src = rx.in_base + rx.ring.layout().data_off() as usize + frame.off as usize;
+        let inbound = &rx.win.inbound;
+        if skb
+            .put_with(frame.len, |dst| inbound.read_into(src, dst))
+            .and_then(|()| skb.eth_type_trans(dev))
+            .is_err()
+        {
+            self.stats.rx_dropped.inc();
+            return;
+        }
+        if frame.csum_valid() && dev.features() & RXCSUM != 0 {
+            skb.set_csum_unnecessary();
+        }
+        skb.record_rx_queue(self.index);
+        self.stats.rx_packets.inc();
+        self.stats.rx_bytes.add(u64::from(frame.len));
+        napi.gro_receive(skb);
+    }
+
+    /// Reads the peer's `prod` once; a bad one is counted and treated as
+    /// nothing new.
+    fn refresh(&self, rx: &mut RxState) -> u32 {
+        let Ok(prod) = rx.win.inbound.read32(rx.in_base + Q_PROD as usize) else {
+            return 0;
+        };
+        match rx.ring.available(prod) {
+            Ok(n) => n,
+            Err(e) => {
+                self.stats.error(e);
+                0
+            }
+        }
+    }
+}
+
+impl napi::Poll for Queue {
+    fn poll(&self, napi: &Napi<Self>, budget: u32) -> u32 {
+        self.poll_tx(napi.dev());
+
+        let mut guard = self.rx.lock();
+        let Some(rx) = guard.as_mut() else {
+            napi.complete_done(0);
+            return 0;
+        };
+        let mut work = 0;
+        while work < budget {
+            if rx.ring.pending() == 0 {
+                if self.refresh(rx) == 0 {
+                    break;
+                }
+                // Descriptors and data after `prod`.
+                rmb();
+            }
+            let Some(slot) = rx.ring.next_slot() else {
+                break;
+            };
+            let off = rx.in_base + rx.ring.layout().desc_off(slot) as usize;
+            let raw = rx
+                .win
+                .inbound
+                .read_array::<DESC_LEN>(off)
+                .unwrap_or([0; DESC_LEN]);
+            match rx.ring.take(&Desc::from_le_bytes(raw)) {
+                None => break,
+                Some(Ok(frame)) => self.receive(napi, rx, frame),
+                Some(Err(e)) => self.stats.error(e),
+            }
+            work += 1;
+        }
+
+        if rx.ring.next() != rx.ring.cons() {
+            // The copies are done before the sender may reuse the space.
+            mb();
+            let c = rx.ring.consume();
+            let _ = rx
+                .win
+                .outbound
+                .write32(rx.out_base + Q_CONS as usize, c.cons);
+            mb();
+            if let Ok(ev) = rx.win.inbound.read32(rx.in_base + Q_TX_EVENT as usize) {
+                if rx.ring.need_notify(ev) {
+                    self.kick(rx.kick);
+                }
+            }
+        }
+
+        if work < budget && napi.complete_done(work) {
+            // Going idle: interrupt me when the next descriptor is
+            // published, then look once more.
+            let _ = rx
+                .win
+                .outbound
+                .write32(rx.out_base + Q_RX_EVENT as usize, rx.ring.event_for_next());
+            mb();
+            if self.refresh(rx) != 0 {
+                napi.schedule();
+            }
+        }
+        work
+    }
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Counters: per queue (`ethtool -S` as `q<N>_<name>`, summed for
+//! `ndo_get_stats64`) and per device.
+
+use crate::ring::RingError;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// A counter written by one context at a time, read from any.
+#[derive(Default)]
+pub(crate) struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds `n`.
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Adds one.
+    pub(crate) fn inc(&self) {
+        self.add(1);
+    }
+
+    /// The current value.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// The counters of one queue pair.
+#[derive(Default)]
+pub(crate) struct QueueStats {
+    /// Frames received and handed to the stack.
+    pub(crate) rx_packets: Counter,
+    /// Their bytes.
+    pub(crate) rx_bytes: Counter,
+    /// Received frames dropped (no memory).
+    pub(crate) rx_dropped: Counter,
+    /// Frames sent.
+    pub(crate) tx_packets: Counter,
+    /// Their bytes.
+    pub(crate) tx_bytes: Counter,
+    /// Frames dropped on transmit (no link, too long, copy failed).
+    pub(crate) tx_dropped: Counter,
+    /// Interrupts from the peer.
+    pub(crate) interrupts: Counter,
+    /// Interrupts raised on the peer.
+    pub(crate) kicks: Counter,
+    /// Times the queue stopped because the ring was full.
+    pub(crate) tx_stops: Counter,
+    /// Peer protocol errors, by `RingError::index()`.
+    pub(crate) errors: [Counter; RingError::COUNT],
+}
+
+/// Names of the per-queue counters, in [`QueueStats::values`] order.
+pub(crate) const QUEUE_NAMES: [&str; 9] = [
+    "rx_packets",
+    "rx_bytes",
+    "rx_dropped",
+    "tx_packets",
+    "tx_bytes",
+    "tx_dropped",
+    "interrupts",
+    "kicks",
+    "tx_ring_full",
+];
+
+/// Counters per queue in `ethtool -S`.
+pub(crate) const PER_QUEUE: u32 = QUEUE_NAMES.len() as u32 + RingError::COUNT as u32;
+
+impl QueueStats {
+    /// Counts a peer protocol error.
+    pub(crate) fn error(&self, e: RingError) {
+        if let Some(c) = self.errors.get(e.index()) {
+            c.inc();
+        }
+    }
+
+    /// Every counter, in name order ([`QUEUE_NAMES`], then the
+    /// `RingError` names).
+    pub(crate) fn values(&self) -> impl Iterator<Item = u64> + '_ {
+        [
+            &self.rx_packets,
+            &self.rx_bytes,
+            &self.rx_dropped,
+            &self.tx_packets,
+            &self.tx_bytes,
+            &self.tx_dropped,
+            &self.interrupts,
+            &self.kicks,
+            &self.tx_stops,
+        ]
+        .into_iter()
+        .chain(self.errors.iter())
+        .map(Counter::get)
+    }
+
+    /// Every counter's name, in [`Self::values`] order.
+    pub(crate) fn names() -> impl Iterator<Item = &'static str> {
+        QUEUE_NAMES
+            .into_iter()
+            .chain(RingError::ALL.into_iter().map(RingError::name))
+    }
+
+    /// Sum of the protocol errors.
+    pub(crate) fn error_total(&self) -> u64 {
+        self.errors.iter().map(Counter::get).sum()
+    }
+}
+
+/// Device-wide counters.
+#[derive(Default)]
+pub(crate) struct LinkStats {
+    /// Times the link came up.
+    pub(crate) link_up: Counter,
+    /// Times it went down.
+    pub(crate) link_down: Counter,
+    /// Peers refused: bad version, parameters or window header.
+    pub(crate) peer_refused: Counter,
+}
+
+/// Names of the device-wide counters, in [`LinkStats::values`] order.
+pub(crate) const LINK_NAMES: [&str; 3] = ["link_up", "link_down", "peer_refused"];
+
+impl LinkStats {
+    /// Every counter, in [`LINK_NAMES`] order.
+    pub(crate) fn values(&self) -> [u64; 3] {
+        [
+            self.link_up.get(),
+            self.link_down.get(),
+            self.peer_refused.get(),
+        ]
+    }
+}
