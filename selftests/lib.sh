@@ -60,3 +60,53 @@ wait_for() {
 		sleep 0.1
 	done
 }
+
+# --- ntbnet tests (two hosts, one ntb0 each) ---------------------------------
+#
+#   ntb_up                      load the modules, address and bring up ntb0
+#   ntb_carrier / ntb_nocarrier whether ntb0 has a carrier
+#   ntb_stat NAME               one `ethtool -S ntb0` counter
+#   ntb_stat_sum REGEX          the sum of the counters whose name matches
+#   ntb_barrier PORT [SECONDS]  both hosts meet here, over the link
+#   ntb_send PORT VALUE         send a line to the peer, which ntb_recv's it
+#   ntb_recv PORT [SECONDS]     print the line the peer sent
+IP=/usr/bin/ip
+ETHTOOL=/usr/sbin/ethtool
+IPERF=/usr/bin/iperf3
+ME=10.99.0.$((HOST + 1))
+PEER=10.99.0.$((2 - HOST))
+
+ntb_up() {
+	modprobe -a ntb_hw_ivshmem ntbnet &&
+		$IP addr add "$ME/24" dev ntb0 &&
+		$IP link set ntb0 up
+}
+
+ntb_carrier() { [ "$(cat /sys/class/net/ntb0/carrier 2>/dev/null)" = 1 ]; }
+ntb_nocarrier() { ! ntb_carrier; }
+
+ntb_stat() {
+	$ETHTOOL -S ntb0 | awk -v k="$1:" '$1 == k { print $2; f = 1 } END { if (!f) print 0 }'
+}
+
+ntb_stat_sum() {
+	$ETHTOOL -S ntb0 | awk -v re="$1" '{ sub(":", "", $1) } $1 ~ re { s += $2 } END { print s + 0 }'
+}
+
+ntb_barrier() {
+	if [ "$HOST" = 0 ]; then
+		timeout "${2:-60}" nc -l -p "$1" -e /bin/true
+	else
+		wait_for "${2:-60}" nc "$PEER" "$1" < /dev/null
+	fi
+}
+
+ntb_send() {
+	wait_for 60 sh -c "echo '$2' | nc $PEER $1"
+}
+
+ntb_recv() {
+	printf '#!/bin/sh\ncat > /tmp/ntb_recv.%s\n' "$1" > /tmp/ntb_recv.sh.$1
+	chmod +x /tmp/ntb_recv.sh.$1
+	timeout "${2:-60}" nc -l -p "$1" -e /tmp/ntb_recv.sh.$1 && cat /tmp/ntb_recv.$1
+}

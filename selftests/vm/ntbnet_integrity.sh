@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# vm-args: -n 2 -t 480
+#
+# ntbnet: 1 GiB of random data through one TCP connection (host 1 to host
+# 0, MTU 9000), its MD5 computed on both ends and compared on both ends.
+. /extra/lib.sh
+ktap_plan 5
+
+ktap_check "integrity: ntb0 up" ntb_up
+$IP link set ntb0 mtu 9000
+ktap_check "integrity: carrier" wait_for 30 ntb_carrier
+wait_for 30 ping -c 1 -W 1 "$PEER"
+
+if [ "$HOST" = 0 ]; then
+	printf '#!/bin/sh\nmd5sum > /tmp/rx.md5\n' > /tmp/rx.sh
+	chmod +x /tmp/rx.sh
+	ktap_check "integrity: received 1 GiB" timeout 300 nc -l -p 6201 -e /tmp/rx.sh
+	mine=$(cut -d' ' -f1 /tmp/rx.md5)
+	ntb_send 6202 "$mine"
+	theirs=$(ntb_recv 6203)
+else
+	# 64 MiB of random data, sent 16 times.
+	dd if=/dev/urandom of=/tmp/blk bs=1M count=64 2>/dev/null
+	[ "$(wc -c < /tmp/blk)" = 67108864 ] || echo "not ok: no 64 MiB of random data"
+	# The MD5 of what is sent, computed while it is sent.
+	mkfifo /tmp/tx.fifo
+	md5sum < /tmp/tx.fifo > /tmp/tx.md5 &
+	sleep 1
+	ktap_check "integrity: sent 1 GiB" timeout 300 sh -c \
+		"for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do cat /tmp/blk; done |
+			tee /tmp/tx.fifo | nc $PEER 6201"
+	wait
+	mine=$(cut -d' ' -f1 /tmp/tx.md5)
+	theirs=$(ntb_recv 6202)
+	ntb_send 6203 "$mine"
+fi
+ktap_diag "md5 here $mine, on the peer $theirs"
+empty=d41d8cd98f00b204e9800998ecf8427e
+ktap_result "integrity: checksums match" \
+	"$([ -n "$mine" ] && [ "$mine" != $empty ] && [ "$mine" = "$theirs" ]; echo $?)"
+bad=$(ntb_stat_sum '^q[0-9]+_bad_')
+ktap_result "integrity: no protocol errors" "$bad"
+ktap_finished

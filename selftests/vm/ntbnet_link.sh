@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# vm-args: -n 2 -t 300
+#
+# ntbnet: the link comes up with both hosts, ping is loss-free, the carrier
+# follows the peer's interface going down and up, ethtool reports the
+# device, and the module unloads.
+. /extra/lib.sh
+ktap_plan 12
+
+ktap_check "link: modprobe, ntb0 up" ntb_up
+ktap_check "link: carrier" wait_for 30 ntb_carrier
+ktap_check "link: ethtool -i names ntbnet" sh -c "$ETHTOOL -i ntb0 | grep -q '^driver: ntbnet'"
+mac=$(cat /sys/class/net/ntb0/address)
+ktap_result "link: locally administered MAC $mac" "$(case $mac in 02:*:0$HOST) echo 0 ;; *) echo 1 ;; esac)"
+ktap_check "ping: peer answers" wait_for 30 ping -c 1 -W 1 "$PEER"
+ktap_check "ping: 20 pings, no loss" sh -c "ping -c 20 -i 0.2 $PEER | grep -q ' 0% packet loss'"
+ntb_barrier 6001
+
+# Host 1 takes its interface down for a few seconds; host 0 loses the
+# carrier within a second and gets it back.
+if [ "$HOST" = 1 ]; then
+	sleep 1
+	$IP link set ntb0 down
+	ktap_check "link: carrier off when down" ntb_nocarrier
+	sleep 3
+	$IP link set ntb0 up
+else
+	ktap_check "link: carrier off when the peer goes down" wait_for 10 ntb_nocarrier
+fi
+ktap_check "link: carrier back" wait_for 30 ntb_carrier
+wait_for 30 ping -c 1 -W 1 "$PEER"
+ktap_check "ping: after the link bounced, no loss" sh -c \
+	"ping -c 10 -i 0.2 $PEER | grep -q ' 0% packet loss'"
+ntb_barrier 6002
+
+rx=$(ntb_stat_sum '^q[0-9]+_rx_packets$')
+bad=$(ntb_stat_sum '^q[0-9]+_bad_')
+ktap_result "link: ethtool -S counts $rx received, no protocol errors" \
+	"$([ "$rx" -gt 0 ] && [ "$bad" = 0 ]; echo $?)" "bad $bad"
+iprx=$($IP -s link show ntb0 | awk '/RX:/ { getline; print $2; exit }')
+ktap_result "link: ip -s link counts them too ($iprx)" "$([ "$iprx" -ge "$rx" ]; echo $?)"
+ktap_check "link: rmmod ntbnet" rmmod ntbnet
+ktap_finished
