@@ -58,7 +58,7 @@ for t in "$top"/selftests/vm/*.sh; do
 	[ -z "$pattern" ] || [[ $name == *$pattern* ]] || continue
 	args=$(sed -n 's/^# vm-args: *//p' "$t" | head -n 1)
 	# shellcheck disable=SC2086 # vm-args is a word list by design.
-	"$top/selftests/vm.sh" $args -o "$logs/$name" "$t" "$top/selftests/lib.sh" \
+	"$top/selftests/vm.sh" $args -o "$logs/$name" "$t" "$top/selftests/lib.sh" "$top/selftests/bad_shm.sh" \
 		> "$logs/$name.log" 2>&1
 	rc=$?
 	sed 's/^/# /' "$logs/$name.log"

@@ -30,6 +30,10 @@
 #   --shm-file      keep the shared memory in the run directory (shm.bin)
 #   --setup CMD     run CMD (with SHM set to that file when --shm-file is
 #                   given) after the server starts, before the hosts boot
+#   --shm-poke OFF=VAL
+#                   write VAL as a little-endian 64-bit word at byte OFF
+#                   of the shared memory before the hosts boot (implies
+#                   --shm-file); for tests of a corrupted header
 #   --no-console-check
 #                   do not fail on BUG:/WARNING:/Call Trace: in the consoles
 #   -q              print only the summary, not the hosts' output
@@ -43,9 +47,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTBNET_BUILD:-$top/build}
 hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
 edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup=
-restarts=()
+restarts=() pokes=()
 
-usage() { sed -n '4,38p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,42p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -63,6 +67,7 @@ while [ $# -gt 0 ]; do
 	--restart) restarts+=("$2"); shift 2 ;;
 	--shm-file) shm_file=1; shift ;;
 	--setup) setup=$2; shift 2 ;;
+	--shm-poke) pokes+=("$2"); shm_file=1; shift 2 ;;
 	--no-console-check) console_check=0; shift ;;
 	-q) quiet=1; shift ;;
 	-h|--help) usage 0 ;;
@@ -117,6 +122,12 @@ until [ -S "$sock" ]; do
 	sleep 0.1
 done
 
+for p in "${pokes[@]}"; do
+	off=$((${p%%=*})) val=$(printf '%016x' $((${p#*=})))
+	le=$(printf '%s' "$val" | sed 's/../&\n/g' | tac | tr -d '\n' | sed 's/../\\x&/g')
+	printf "$le" | dd of="$run/shm.bin" bs=1 seek="$off" conv=notrunc status=none ||
+		die "--shm-poke $p failed (step: VM setup)"
+done
 if [ -n "$setup" ]; then
 	SHM=$run/shm.bin sh -c "$setup" || die "setup command failed: $setup (step: VM setup)"
 fi
