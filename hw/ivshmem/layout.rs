@@ -4,9 +4,6 @@
 //! Documentation/ivshmem-ntb.md). Pure arithmetic: no kernel dependencies,
 //! so that it can be tested on the host.
 
-// Also built as a host crate for its tests, which use only part of it.
-#![cfg_attr(test, allow(dead_code))]
-
 /// `"NTBIVSHM"`, little-endian, at offset 0.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"NTBIVSHM");
 /// The layout version this driver speaks.
@@ -72,7 +69,9 @@ impl Layout {
     /// The layout this driver uses for `size` bytes of shared memory.
     pub(crate) fn for_size(size: u64) -> Result<Self, LayoutError> {
         let g = MW_GRANULE as u64;
-        let avail = size.checked_sub(CTRL_SIZE as u64).ok_or(LayoutError::TooSmall)?;
+        let avail = size
+            .checked_sub(CTRL_SIZE as u64)
+            .ok_or(LayoutError::TooSmall)?;
         // Per port: sum of (mw_size - w * g) for w < MWS must fit.
         let per_port = avail / PORTS as u64 / g;
         let steps = (MWS as u64) * (MWS as u64 - 1) / 2;
@@ -103,7 +102,9 @@ impl Layout {
 
     /// Bytes of windows per port (the same for every port).
     fn port_windows(&self) -> u64 {
-        (0..self.mws as i32).filter_map(|w| self.window_size(0, w)).sum()
+        (0..self.mws as i32)
+            .filter_map(|w| self.window_size(0, w))
+            .sum()
     }
 
     /// Offset of port `port`'s block.
@@ -124,7 +125,9 @@ impl Layout {
         if port >= self.ports || widx >= self.mws {
             return None;
         }
-        let before: u64 = (0..widx as i32).filter_map(|w| self.window_size(port, w)).sum();
+        let before: u64 = (0..widx as i32)
+            .filter_map(|w| self.window_size(port, w))
+            .sum();
         usize::try_from(self.mw_offset + port as u64 * self.port_windows() + before).ok()
     }
 }
@@ -165,7 +168,9 @@ mod tests {
         for shift in 23..=30 {
             let size = 1u64 << shift;
             let l = Layout::for_size(size).expect("fits");
-            let mut spans: Vec<_> = windows(&l).map(|(_, _, off, len)| (off, off + len)).collect();
+            let mut spans: Vec<_> = windows(&l)
+                .map(|(_, _, off, len)| (off, off + len))
+                .collect();
             spans.sort();
             assert!(spans[0].0 >= CTRL_SIZE as u64);
             assert!(spans.last().expect("windows").1 <= size, "size {size:#x}");
@@ -179,7 +184,9 @@ mod tests {
     fn own_window_is_largest_and_sizes_distinct() {
         let l = Layout::for_size(128 * MIB).expect("fits");
         for p in 0..l.ports {
-            let sizes: Vec<_> = (0..l.mws as i32).map(|w| l.window_size(p, w).expect("size")).collect();
+            let sizes: Vec<_> = (0..l.mws as i32)
+                .map(|w| l.window_size(p, w).expect("size"))
+                .collect();
             let own = sizes[(p % l.mws) as usize];
             assert!(sizes.iter().all(|&s| s <= own));
             let mut dedup = sizes.clone();
