@@ -179,7 +179,18 @@ impl klib::timer::TimerCallback for Shared {
         // so that clients renegotiate.
         let up = self.link_enabled.load(Ordering::Acquire) && alive && enabled && !restarted;
         if self.link_up.swap(up, Ordering::AcqRel) != up {
-            pr_info!("{}: link {}\n", &*self.name, if up { "up" } else { "down" });
+            if up {
+                pr_info!("{}: link up\n", &*self.name);
+            } else if session == 0 {
+                pr_info!("{}: link down (peer left)\n", &*self.name);
+            } else if !alive {
+                // How long the peer's heartbeat has been still: the time
+                // it took to notice a dead peer.
+                let silent = w.stale.load(Ordering::Relaxed) * TICK_MS;
+                pr_info!("{}: link down (peer silent for {} ms)\n", &*self.name, silent);
+            } else {
+                pr_info!("{}: link down\n", &*self.name);
+            }
             self.ntb.link_event();
             if up {
                 self.resignal(!0);
