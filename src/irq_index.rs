@@ -216,7 +216,10 @@ impl DbMap {
     pub fn queues_for_bit(&self, bit: u32, queues: u32) -> impl Iterator<Item = u32> {
         let usable = bit < 64 && self.mask & (1u64 << (bit % 64)) != 0;
         // The rank of `bit` among the usable bits.
-        let below = self.mask & 1u64.checked_shl(bit).map_or(u64::MAX, |b| b.wrapping_sub(1));
+        let below = self.mask
+            & 1u64
+                .checked_shl(bit)
+                .map_or(u64::MAX, |b| b.wrapping_sub(1));
         let first = below.count_ones();
         let step = self.bits();
         let end = if usable { queues } else { 0 };
@@ -274,7 +277,11 @@ impl MsiWindow {
     /// the window covers its beginning (x86 MSI addresses of low APIC IDs
     /// and remapped-interrupt handles) and a message beyond it is refused
     /// by [`MsiWindow::offset`].
-    pub fn place(range_base: u64, range_size: u64, align: &WindowAlign) -> Result<Self, WindowError> {
+    pub fn place(
+        range_base: u64,
+        range_size: u64,
+        align: &WindowAlign,
+    ) -> Result<Self, WindowError> {
         let addr_align = pow2_or_one(align.addr_align)?;
         let size_align = pow2_or_one(align.size_align)?;
         let end = range_base
@@ -283,7 +290,10 @@ impl MsiWindow {
             .ok_or(WindowError::TooSmall)?;
         let base = range_base & !addr_align.wrapping_sub(1);
         let want = end.wrapping_sub(base);
-        let round_up = |v: u64| v.checked_add(size_align.wrapping_sub(1)).map(|v| v & !size_align.wrapping_sub(1));
+        let round_up = |v: u64| {
+            v.checked_add(size_align.wrapping_sub(1))
+                .map(|v| v & !size_align.wrapping_sub(1))
+        };
         let mut size = round_up(want).ok_or(WindowError::TooSmall)?;
         let limit = match align.size_max {
             0 => MAX_WINDOW,

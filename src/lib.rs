@@ -14,6 +14,7 @@
 pub mod bindings;
 pub mod dma;
 pub mod irq;
+pub mod irq_domain;
 pub mod irq_index;
 pub mod ntb;
 pub mod ntb_hw;

@@ -60,7 +60,10 @@ fn word_boundaries() {
     for i in [0, 63, 64, 127, 128, 191, 192, 255] {
         s.claim(i).unwrap();
     }
-    assert_eq!(s.claimed().collect::<Vec<_>>(), [0, 63, 64, 127, 128, 191, 192, 255]);
+    assert_eq!(
+        s.claimed().collect::<Vec<_>>(),
+        [0, 63, 64, 127, 128, 191, 192, 255]
+    );
     assert_eq!(s.count(), 8);
     for i in 0..MAX_QUEUES {
         let _ = s.claim(i);

@@ -9,14 +9,30 @@ use proptest::prelude::*;
 #[test]
 fn round_trip() {
     for t in [
-        Trigger::Msi { window: 0, offset: 0, data: 0 },
-        Trigger::Msi { window: 255, offset: 0xffff_fffc, data: u32::MAX },
+        Trigger::Msi {
+            window: 0,
+            offset: 0,
+            data: 0,
+        },
+        Trigger::Msi {
+            window: 255,
+            offset: 0xffff_fffc,
+            data: u32::MAX,
+        },
         Trigger::Doorbell { bit: 0 },
         Trigger::Doorbell { bit: 63 },
     ] {
         assert_eq!(Trigger::from_words(t.to_words()), Ok(t));
     }
-    assert_eq!(Trigger::Msi { window: 2, offset: 0x1000, data: 0x41 }.to_words(), [0x201, 0x1000, 0x41]);
+    assert_eq!(
+        Trigger::Msi {
+            window: 2,
+            offset: 0x1000,
+            data: 0x41
+        }
+        .to_words(),
+        [0x201, 0x1000, 0x41]
+    );
     assert_eq!(Trigger::Doorbell { bit: 5 }.to_words(), [0x502, 0, 0]);
 }
 
@@ -25,12 +41,24 @@ fn refuses_bad_words() {
     assert_eq!(Trigger::from_words([0, 0, 0]), Err(TriggerError::Kind));
     assert_eq!(Trigger::from_words([3, 0, 0]), Err(TriggerError::Kind));
     // A window index beyond 255, a misaligned offset.
-    assert_eq!(Trigger::from_words([0x1_0001, 0, 0]), Err(TriggerError::Field));
+    assert_eq!(
+        Trigger::from_words([0x1_0001, 0, 0]),
+        Err(TriggerError::Field)
+    );
     assert_eq!(Trigger::from_words([0x001, 2, 0]), Err(TriggerError::Field));
     // A doorbell bit beyond 63, non-zero reserved words.
-    assert_eq!(Trigger::from_words([0x4002, 0, 0]), Err(TriggerError::Field));
-    assert_eq!(Trigger::from_words([0x0002, 4, 0]), Err(TriggerError::Field));
-    assert_eq!(Trigger::from_words([0x0002, 0, 1]), Err(TriggerError::Field));
+    assert_eq!(
+        Trigger::from_words([0x4002, 0, 0]),
+        Err(TriggerError::Field)
+    );
+    assert_eq!(
+        Trigger::from_words([0x0002, 4, 0]),
+        Err(TriggerError::Field)
+    );
+    assert_eq!(
+        Trigger::from_words([0x0002, 0, 1]),
+        Err(TriggerError::Field)
+    );
 }
 
 #[test]

@@ -19,7 +19,13 @@ fn align(addr_align: u64, size_align: u64, size_max: u64) -> WindowAlign {
 #[test]
 fn page_aligned() {
     let w = MsiWindow::place(MSI_BASE, MSI_SIZE, &align(4096, 4096, 1 << 30)).unwrap();
-    assert_eq!(w, MsiWindow { base: MSI_BASE, size: MSI_SIZE });
+    assert_eq!(
+        w,
+        MsiWindow {
+            base: MSI_BASE,
+            size: MSI_SIZE
+        }
+    );
     assert_eq!(w.offset(0xfee0_0000), Some(0));
     assert_eq!(w.offset(0xfee0_1000), Some(0x1000));
     assert_eq!(w.offset(0xfeef_fffc), Some(0xf_fffc));
@@ -47,7 +53,13 @@ fn size_rounded_up() {
 fn size_max_cuts_the_range() {
     // Only 32 KiB translatable: the beginning of the range is covered.
     let w = MsiWindow::place(MSI_BASE, MSI_SIZE, &align(4096, 4096, 0x8000)).unwrap();
-    assert_eq!(w, MsiWindow { base: MSI_BASE, size: 0x8000 });
+    assert_eq!(
+        w,
+        MsiWindow {
+            base: MSI_BASE,
+            size: 0x8000
+        }
+    );
     assert_eq!(w.offset(0xfee0_7ffc), Some(0x7ffc));
     assert_eq!(w.offset(0xfee0_8000), None);
 }
@@ -59,17 +71,35 @@ fn cannot_reach() {
         MsiWindow::place(MSI_BASE, MSI_SIZE, &align(1 << 24, 4096, 1 << 20)),
         Err(WindowError::TooSmall)
     );
-    assert_eq!(MsiWindow::place(MSI_BASE, 0, &align(4096, 4096, 0)), Err(WindowError::TooSmall));
-    assert_eq!(MsiWindow::place(u64::MAX - 4, 16, &align(4096, 4096, 0)), Err(WindowError::TooSmall));
+    assert_eq!(
+        MsiWindow::place(MSI_BASE, 0, &align(4096, 4096, 0)),
+        Err(WindowError::TooSmall)
+    );
+    assert_eq!(
+        MsiWindow::place(u64::MAX - 4, 16, &align(4096, 4096, 0)),
+        Err(WindowError::TooSmall)
+    );
 }
 
 #[test]
 fn bad_alignment() {
-    assert_eq!(MsiWindow::place(MSI_BASE, MSI_SIZE, &align(3000, 4096, 0)), Err(WindowError::BadAlign));
-    assert_eq!(MsiWindow::place(MSI_BASE, MSI_SIZE, &align(4096, 3, 0)), Err(WindowError::BadAlign));
+    assert_eq!(
+        MsiWindow::place(MSI_BASE, MSI_SIZE, &align(3000, 4096, 0)),
+        Err(WindowError::BadAlign)
+    );
+    assert_eq!(
+        MsiWindow::place(MSI_BASE, MSI_SIZE, &align(4096, 3, 0)),
+        Err(WindowError::BadAlign)
+    );
     // Zero alignments mean none.
     let w = MsiWindow::place(MSI_BASE, MSI_SIZE, &align(0, 0, 0)).unwrap();
-    assert_eq!(w, MsiWindow { base: MSI_BASE, size: MSI_SIZE });
+    assert_eq!(
+        w,
+        MsiWindow {
+            base: MSI_BASE,
+            size: MSI_SIZE
+        }
+    );
 }
 
 proptest! {
