@@ -141,4 +141,24 @@ int ntbnet_dev_to_node(struct device *dev)
 	return dev_to_node(dev);
 }
 
+/*
+ * The irq_mode module parameter of the NTB irq domain (src/irq_domain.rs,
+ * Mode::from_param): a module that has it defines NTBNET_IRQ_MODE_PARAM
+ * before including this file; for the others it reads "auto".
+ */
+#ifdef NTBNET_IRQ_MODE_PARAM
+static char *irq_mode = "auto";
+module_param(irq_mode, charp, 0444);
+MODULE_PARM_DESC(irq_mode, "Queue interrupt backend: auto, msi or doorbell");
+#endif
+
+const char *ntbnet_irq_mode_param(void)
+{
+#ifdef NTBNET_IRQ_MODE_PARAM
+	return irq_mode ? irq_mode : "auto";
+#else
+	return "auto";
+#endif
+}
+
 #include "bindings_wrappers.c"

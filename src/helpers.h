@@ -30,5 +30,6 @@ struct irq_domain *ntbnet_pci_msi_parent(struct pci_dev *pdev);
 int ntbnet_irq_domain_alloc_spread(struct irq_domain *domain, void *arg,
 				   unsigned int index, int node);
 int ntbnet_dev_to_node(struct device *dev);
+const char *ntbnet_irq_mode_param(void);
 
 #endif

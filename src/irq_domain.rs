@@ -37,10 +37,8 @@
 //! `<name>-msi` or `<name>-db`.
 
 use crate::klib::bindings;
-pub use crate::klib::irq_index::Trigger;
-use crate::klib::irq_index::{
-    DbMap, IndexError, IndexSpace, MsiWindow, PackedMsg, WindowAlign, MAX_QUEUES,
-};
+use crate::klib::irq_index::{DbMap, IndexError, IndexSpace, PackedMsg, WindowAlign, MAX_QUEUES};
+pub use crate::klib::irq_index::{MsiWindow, Trigger};
 use crate::klib::{irq, ntb, pci};
 use core::ptr::{addr_of_mut, null_mut};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
@@ -82,6 +80,29 @@ impl Mode {
             _ => Err(EINVAL),
         }
     }
+
+    /// The module's `irq_mode` parameter. A module gets the parameter by
+    /// defining `NTBNET_IRQ_MODE_PARAM` in its C helper file before it
+    /// includes `src/helpers.c`; without it this is [`Mode::Auto`].
+    pub fn from_param() -> Result<Self> {
+        // SAFETY: The helper returns the parameter, read-only after load, or
+        // a static string; either is NUL-terminated and lives as long as the
+        // module.
+        let s = unsafe { CStr::from_char_ptr(bindings::ntbnet_irq_mode_param()) };
+        Self::parse(s.as_bytes()).inspect_err(|_| {
+            pr_err!("irq_mode={}: expected auto, msi or doorbell\n", s);
+        })
+    }
+}
+
+/// The MSI address range of this machine (x86: the local APIC's 1 MiB at
+/// 0xfee00000), as a window whose offsets are relative to its base: what
+/// [`IrqDomain::new_msi`] takes when inbound writes arrive untranslated.
+pub fn msi_range() -> Result<MsiWindow> {
+    let (mut base, mut size) = (0, 0);
+    // SAFETY: Both outputs are valid.
+    to_result(unsafe { bindings::ntbnet_msi_address_range(&mut base, &mut size) })?;
+    Ok(MsiWindow { base, size })
 }
 
 /// The backend a domain uses.

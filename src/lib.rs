@@ -12,6 +12,9 @@
 //! holds.
 
 pub mod bindings;
+pub mod coherent;
+pub mod debugfs;
+pub mod delay;
 pub mod dma;
 pub mod irq;
 pub mod irq_domain;
