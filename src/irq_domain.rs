@@ -446,9 +446,12 @@ impl<T: Owner> IrqDomain<T> {
     ///
     /// With [`Mode::Auto`] an NTB that cannot do MSI gets the doorbell
     /// backend and a log line saying why; with [`Mode::Msi`] that is an
-    /// error. The MSI backend translates the last inbound window now and
-    /// clears it when the domain is dropped. Drop the domain in the
-    /// client's `remove` at the latest: it holds the NTB device.
+    /// error. The MSI backend needs the link up (the NTB API gives a
+    /// window's alignment only then): create the domain in the link-up
+    /// work, before publishing triggers; created with the link down, the
+    /// domain uses doorbells. The MSI backend translates the last inbound
+    /// window now and clears it when the domain is dropped. Drop the domain
+    /// in the client's `remove` at the latest: it holds the NTB device.
     pub fn new(ntb: &ntb::Device, cfg: &Config<'_>, owner: T) -> Result<Self> {
         if cfg.queues == 0 || cfg.queues > MAX_QUEUES {
             return Err(EINVAL);
@@ -581,6 +584,14 @@ impl<T: Owner> IrqDomain<T> {
             ));
         }
         let widx = spare - 1;
+        // `ntb_mw_get_align()` answers only with the link up: on some NTBs
+        // (Switchtec) the window depends on the peer's configuration.
+        if !ntb.link_is_up() {
+            return Err(fail(
+                errno(bindings::ENOTCONN),
+                fmt!("the link is down, and a window's alignment is known only with the link up"),
+            ));
+        }
         let mut align = WindowAlign {
             addr_align: 0,
             size_align: 0,

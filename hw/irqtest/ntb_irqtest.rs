@@ -18,6 +18,19 @@
 //! - `q<N>/`: `irq`, `count` (handler runs), `changes` (trigger change
 //!   callbacks), `offset`/`data` (the domain's current trigger),
 //!   `pub_offset`/`pub_data` (what the owner was given and told).
+//!
+//! Any backend, on an NTB (two VMs on the virtual NTB: the doorbell
+//! backend, after the MSI backend's fallback). The module is also an NTB
+//! client: it creates the domain with the `irq_mode` parameter, requests
+//! the queues, enables the link and feeds the NTB's doorbell events to the
+//! domain. Each host resolves the peer's triggers (the same on both sides
+//! with the same configuration: they go through the encoding a real
+//! driver publishes) and fires them. /sys/kernel/debug/ntb_irqtest_ntb/:
+//!
+//! - `backend`, `link` (1 when up): read;
+//! - `fire_peer` (write `q`): raises the peer's queue `q`;
+//! - `free_all` (write anything);
+//! - `q<N>/`: `irq`, `count`.
 
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::c_str;
@@ -34,19 +47,22 @@ pub mod klib;
 use klib::coherent::Coherent;
 use klib::debugfs::{self, Dir};
 use klib::irq;
-use klib::irq_domain::{self, Backend, IrqDomain, MsiWindow, Trigger};
-use klib::pci;
+use klib::irq_domain::{self, Backend, IrqDomain, MsiWindow, PeerTrigger, Trigger};
+use klib::{ntb, pci};
 
 module! {
     type: NtbIrqTest,
     name: "ntb_irqtest",
     author: "The ntbnet developers",
-    description: "Tests of the NTB irq domain (MSI backend on QEMU edu)",
+    description: "Tests of the NTB irq domain (MSI backend on QEMU edu, any backend on an NTB)",
     license: "GPL",
 }
 
 /// Queue interrupts each test domain requests.
 const QUEUES: u32 = 8;
+
+/// How long an NTB probe waits for the link.
+const LINK_WAIT_MS: u32 = 5000;
 
 /// The edu device: registers of BAR 0 and its DMA engine.
 mod edu {
@@ -186,6 +202,8 @@ mod key {
     pub(crate) const REQUEST: u32 = 4;
     pub(crate) const FREE: u32 = 5;
     pub(crate) const FREE_ALL: u32 = 6;
+    pub(crate) const LINK: u32 = 7;
+    pub(crate) const FIRE_PEER: u32 = 8;
     pub(crate) const IRQ: u32 = 0x10;
     pub(crate) const COUNT: u32 = 0x11;
     pub(crate) const CHANGES: u32 = 0x12;
@@ -400,14 +418,162 @@ impl pci::Driver for EduDriver {
     }
 }
 
+/// The NTB test: a domain of the NTB device and the peer's triggers.
+struct NtbTest {
+    queues: Arc<Queues>,
+    domain: IrqDomain<Owner>,
+    link: AtomicU32,
+    peer: KVec<PeerTrigger>,
+}
+
+impl debugfs::Attribute for NtbTest {
+    fn get(&self, k: u32) -> Result<u64> {
+        let (kind, q) = (k >> 8, (k & 0xff) as usize);
+        let v = match kind {
+            key::BACKEND => Some(match self.domain.backend() {
+                Backend::Msi => 1,
+                Backend::Doorbell => 2,
+            }),
+            key::LINK => Some(u64::from(self.link.load(Ordering::SeqCst))),
+            key::IRQ => Some(u64::from(self.domain.irq(q as u32).unwrap_or(0))),
+            key::COUNT => self
+                .queues
+                .count
+                .get(q)
+                .map(|c| u64::from(c.load(Ordering::SeqCst))),
+            _ => None,
+        };
+        v.ok_or(ENOENT)
+    }
+
+    fn set(&self, k: u32, val: u64) -> Result {
+        match k >> 8 {
+            key::FIRE_PEER => {
+                let q = queue_of(val)?;
+                self.peer.get(q as usize).ok_or(EINVAL)?.fire();
+                Ok(())
+            }
+            key::FREE_ALL => {
+                self.domain.free_all();
+                Ok(())
+            }
+            _ => Err(EPERM),
+        }
+    }
+}
+
+/// A bound NTB device. Field order is drop order: debugfs goes first.
+struct NtbBound {
+    _dir: Dir<NtbTest>,
+    test: Arc<NtbTest>,
+}
+
+struct NtbClient;
+
+#[vtable]
+impl ntb::Client for NtbClient {
+    type Data = NtbBound;
+
+    fn probe(dev: &ntb::Device) -> Result<NtbBound> {
+        // The MSI backend needs the link up: wait for it here, as a driver
+        // would create its domain in its link-up work.
+        dev.link_enable()?;
+        let linked = kernel::types::ScopeGuard::new(|| {
+            let _ = dev.link_disable();
+        });
+        for _ in 0..LINK_WAIT_MS / 10 {
+            if dev.link_is_up() {
+                break;
+            }
+            klib::delay::msleep(10);
+        }
+        let queues = Arc::new(Queues::new(), GFP_KERNEL)?;
+        let cfg = irq_domain::Config {
+            name: c_str!("ntb0"),
+            queues: QUEUES,
+            mode: irq_domain::Mode::from_param()?,
+            db_mask: 0,
+            // As ntbnet: window 0 carries the data, a spare one can be MSI's.
+            data_windows: 1,
+        };
+        let domain = IrqDomain::new(dev, &cfg, Owner(queues.clone()))?;
+        let mut peer = KVec::with_capacity(QUEUES as usize, GFP_KERNEL)?;
+        for q in 0..QUEUES {
+            let v = domain.request(
+                q,
+                Counter {
+                    queues: queues.clone(),
+                    queue: q,
+                },
+            )?;
+            // Both hosts configure their domains alike, so this host's
+            // trigger of queue `q` is the one the peer would publish; it goes
+            // through the words a driver would publish and decode.
+            let published = Trigger::from_words(v.trigger.to_words()).map_err(|_| EINVAL)?;
+            peer.push(PeerTrigger::new(dev, &published)?, GFP_KERNEL)?;
+        }
+        let test = Arc::new(
+            NtbTest {
+                queues,
+                domain,
+                // Changes from now on come through `link_event`.
+                link: AtomicU32::new(u32::from(dev.link_is_up())),
+                peer,
+            },
+            GFP_KERNEL,
+        )?;
+        let mut dir = Dir::new(c_str!("ntb_irqtest_ntb"), test.clone())?;
+        let root = dir.root();
+        for (name, k, w) in [
+            (c_str!("backend"), key::BACKEND, false),
+            (c_str!("link"), key::LINK, false),
+            (c_str!("fire_peer"), key::FIRE_PEER, true),
+            (c_str!("free_all"), key::FREE_ALL, true),
+        ] {
+            dir.file(root, name, k << 8, w)?;
+        }
+        for q in 0..QUEUES {
+            let name = CString::try_from_fmt(fmt!("q{}", q))?;
+            let sub = dir.subdir(root, &name)?;
+            dir.file(sub, c_str!("irq"), key::IRQ << 8 | q, false)?;
+            dir.file(sub, c_str!("count"), key::COUNT << 8 | q, false)?;
+        }
+        linked.dismiss();
+        pr_info!(
+            "{}: ntb0: {} queue interrupts from the {} backend\n",
+            dev.name(),
+            QUEUES,
+            test.domain.backend().name()
+        );
+        Ok(NtbBound { _dir: dir, test })
+    }
+
+    fn remove(data: NtbBound, dev: &ntb::Device) {
+        let _ = dev.link_disable();
+        drop(data);
+    }
+
+    fn link_event(data: &NtbBound, dev: &ntb::Device) {
+        data.test
+            .link
+            .store(u32::from(dev.link_is_up()), Ordering::SeqCst);
+    }
+
+    fn db_event(data: &NtbBound, _dev: &ntb::Device, vector: u32) {
+        data.test.domain.db_event(vector);
+    }
+}
+
 struct NtbIrqTest {
     _edu: Pin<KBox<pci::Registration<EduDriver>>>,
+    _ntb: Pin<KBox<ntb::Registration<NtbClient>>>,
 }
 
 impl kernel::Module for NtbIrqTest {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         Ok(Self {
             _edu: KBox::pin_init(pci::Registration::new(), GFP_KERNEL)?,
+            _ntb: KBox::pin_init(ntb::Registration::new(), GFP_KERNEL)?,
         })
     }
 }
