@@ -7,14 +7,15 @@
 # writes each queue's MSI message data at its address, as a peer's posted
 # write through a window translated onto the MSI range arrives. Checks that
 # each message raises exactly its queue's handler, that moving an interrupt
-# to another CPU republishes its message (or, under interrupt remapping,
-# keeps it) and the message the owner holds still raises the right handler,
-# and that freeing leaves nothing behind. irq_edu_iommu.sh runs this with
+# to another CPU (through /proc/irq/N/smp_affinity, and by CPU hotplug)
+# republishes its message (or, under interrupt remapping, keeps it) and the
+# message the owner holds still raises the right handler, and that freeing
+# leaves nothing behind. irq_edu_iommu.sh runs this with
 # interrupt remapping.
 . /extra/lib.sh
 D=/sys/kernel/debug/ntb_irqtest_edu
 N=8
-ktap_plan 21
+ktap_plan 23
 
 ktap_check "edu: modprobe ntb_irqtest" modprobe ntb_irqtest
 ktap_result "edu: domain edu0-msi under /sys/kernel/debug/irq/domains, MSI backend" \
@@ -88,13 +89,57 @@ ktap_result "edu affinity: the owner's message raises edu0-q3 only, on CPU $new_
 	"$([ "$(counts)" = "1 1 1 $((before + 1)) 1 1 1 1 " ] && [ "$on_new" -ge 1 ]; echo $?)" \
 	"counts: $(counts), on CPU $new_cpu: $on_new"
 
+# CPU hotplug: the interrupts of an offlined CPU move, and their messages
+# are republished (kept, under remapping); what the owner holds raises them.
+last=$((cpus - 1))
+moved= changes_before=
+i=0
+while [ $i -lt $N ]; do
+	if [ "$(cat /proc/irq/"$(cat $D/q$i/irq)"/effective_affinity_list)" = "$last" ]; then
+		moved="$moved $i"
+		changes_before="$changes_before $(cat $D/q$i/changes)"
+	fi
+	i=$((i + 1))
+done
+counts_before=$(counts)
+echo 0 > /sys/devices/system/cpu/cpu$last/online
+ok=0 detail=
+set -- $changes_before
+for i in $moved; do
+	c=$(cat $D/q$i/changes)
+	cpu=$(cat /proc/irq/"$(cat $D/q$i/irq)"/effective_affinity_list)
+	pub="$(cat $D/q$i/pub_offset)/$(cat $D/q$i/pub_data)"
+	cur="$(cat $D/q$i/offset)/$(cat $D/q$i/data)"
+	want=$(($1 + 1))
+	[ $remapped = 1 ] && want=$1
+	if [ "$cpu" = "$last" ] || [ "$c" != "$want" ] || [ "$pub" != "$cur" ]; then
+		ok=1 detail="$detail q$i: cpu $cpu, $c changes (want $want), owner $pub, domain $cur;"
+	fi
+	shift
+done
+ktap_result "edu affinity: offlining CPU $last moves queues$moved and $([ $remapped = 1 ] && echo keeps || echo republishes) their messages" \
+	"$([ -n "$moved" ] && [ $ok = 0 ]; echo $?)" "$detail"
+for i in $moved; do
+	echo $i > $D/fire
+done
+exp=$(set -- $counts_before; i=0; for c in "$@"; do
+	case " $moved " in *" $i "*) c=$((c + 1)) ;; esac
+	printf '%s ' "$c"; i=$((i + 1)); done)
+last_moved=${moved##* }
+wait_for 5 count_is "$last_moved" "$(echo "$exp" | cut -d' ' -f$((last_moved + 1)))"
+sleep 0.2
+ktap_result "edu affinity: after CPU hotplug the owner's messages raise exactly their queues" \
+	"$([ "$(counts)" = "$exp" ]; echo $?)" "counts: $(counts), want $exp"
+echo 1 > /sys/devices/system/cpu/cpu$last/online
+
 # Free one, request it again, free everything.
 echo 5 > $D/free
 ktap_result "edu: freeing queue 5 removes edu0-q5" \
 	"$(! grep -q 'edu0-q5$' /proc/interrupts && [ "$(cat $D/q5/irq)" = 0 ]; echo $?)"
-echo 5 > $D/request && echo 5 > $D/fire && wait_for 5 count_is 5 2
+before=$(cat $D/q5/count)
+echo 5 > $D/request && echo 5 > $D/fire && wait_for 5 count_is 5 $((before + 1))
 ktap_result "edu: queue 5 requested again raises edu0-q5" \
-	"$(grep -q 'edu0-q5$' /proc/interrupts && count_is 5 2; echo $?)" "counts: $(counts)"
+	"$(grep -q 'edu0-q5$' /proc/interrupts && count_is 5 $((before + 1)); echo $?)" "counts: $(counts)"
 echo 1 > $D/free_all
 ktap_result "edu: free_all leaves no queue interrupt in /proc/interrupts" \
 	"$(! grep -q 'edu0-q' /proc/interrupts; echo $?)"
