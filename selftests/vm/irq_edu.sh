@@ -15,7 +15,9 @@
 . /extra/lib.sh
 D=/sys/kernel/debug/ntb_irqtest_edu
 N=8
-ktap_plan 23
+ktap_plan 24
+# Leaks are counted from here.
+echo scan > /sys/kernel/debug/kmemleak && echo clear > /sys/kernel/debug/kmemleak
 
 ktap_check "edu: modprobe ntb_irqtest" modprobe ntb_irqtest
 ktap_result "edu: domain edu0-msi under /sys/kernel/debug/irq/domains, MSI backend" \
@@ -146,4 +148,11 @@ ktap_result "edu: free_all leaves no queue interrupt in /proc/interrupts" \
 ktap_check "edu: rmmod ntb_irqtest" rmmod ntb_irqtest
 ktap_result "edu: the domain is gone from /sys/kernel/debug/irq/domains" \
 	"$([ ! -e /sys/kernel/debug/irq/domains/edu0-msi ]; echo $?)"
+# kmemleak reports objects unreferenced for 5 s, at the second scan.
+echo scan > /sys/kernel/debug/kmemleak
+sleep 6
+echo scan > /sys/kernel/debug/kmemleak
+leaks=$(grep -c 'unreferenced object' /sys/kernel/debug/kmemleak)
+[ "$leaks" = 0 ] || head -n 40 /sys/kernel/debug/kmemleak | sed 's/^/# /'
+ktap_result "edu: kmemleak finds nothing left after unload" "$([ "$leaks" = 0 ]; echo $?)" "$leaks leaks"
 ktap_finished
