@@ -81,8 +81,10 @@ check:
 	@$(TOP)/scripts/bootstrap.sh
 	@kdir=$$($(TOP)/scripts/build-kernel.sh) && \
 		$(MAKE) --no-print-directory -C "$$kdir" M=$(TOP) LLVM=1 CLIPPY=1 W=1 modules
-	@rustfmt --check --edition 2021 $$(find $(TOP)/src $(TOP)/net $(TOP)/hw -name '*.rs' -not -name '*_generated.rs')
-	@cd $(TOP) && cargo clippy --quiet --locked --all-targets -- -D warnings
+	@rustfmt --check --edition 2021 $(TOP)/net/ntbnet.rs $(TOP)/hw/ivshmem/ntb_hw_ivshmem.rs \
+		$(TOP)/hw/irqtest/ntb_irqtest.rs
+	@cd $(TOP) && cargo fmt --all --check
+	@cd $(TOP) && cargo clippy --quiet --locked --workspace --all-targets -- -D warnings
 
 clean:
 	@if [ -n "$(KDIR)" ]; then $(MAKE) --no-print-directory -C $(KDIR) M=$(TOP) LLVM=1 clean; fi

@@ -97,7 +97,12 @@ impl SlotPool {
                 .filter(|&(i, &(_, len))| len >= size && used & (1 << i) == 0)
                 .min_by_key(|&(_, &(_, len))| len)
                 .map(|(i, _)| i)?;
-            match self.used.compare_exchange(used, used | 1 << i, Ordering::AcqRel, Ordering::Relaxed) {
+            match self.used.compare_exchange(
+                used,
+                used | 1 << i,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
                 Ok(_) => return Some(i),
                 Err(now) => used = now,
             }
@@ -116,6 +121,10 @@ impl SlotPool {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn alloc(
         dev: *mut bindings::device,
         size: usize,
@@ -147,6 +156,10 @@ impl SlotPool {
         virt.cast()
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn free(
         dev: *mut bindings::device,
         _size: usize,
@@ -156,15 +169,25 @@ impl SlotPool {
     ) {
         // SAFETY: The DMA core calls this only for a device with these ops.
         let pool = unsafe { Self::from_dev(dev) };
-        let slot = pool.slots.iter().position(|&(off, _)| pool.mem.phys(off) == dma_handle);
+        let slot = pool
+            .slots
+            .iter()
+            .position(|&(off, _)| pool.mem.phys(off) == dma_handle);
         match slot {
             Some(i) => {
                 pool.used.fetch_and(!(1u64 << i), Ordering::AcqRel);
             }
-            None => pr_warn!("dma: free of {:#x}, which this pool did not allocate\n", dma_handle),
+            None => pr_warn!(
+                "dma: free of {:#x}, which this pool did not allocate\n",
+                dma_handle
+            ),
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn map_page(
         _dev: *mut bindings::device,
         page: *mut bindings::page,
@@ -177,6 +200,10 @@ impl SlotPool {
         unsafe { bindings::ntbnet_page_to_phys(page) + offset as u64 }
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn unmap_page(
         _dev: *mut bindings::device,
         _addr: bindings::dma_addr_t,
@@ -186,6 +213,10 @@ impl SlotPool {
     ) {
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn map_sg(
         _dev: *mut bindings::device,
         sg: *mut bindings::scatterlist,
@@ -197,6 +228,10 @@ impl SlotPool {
         unsafe { bindings::ntbnet_dma_direct_map_sg(sg, nents) }
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn unmap_sg(
         _dev: *mut bindings::device,
         _sg: *mut bindings::scatterlist,
@@ -212,7 +247,10 @@ impl PinnedDrop for SlotPool {
     fn drop(self: Pin<&mut Self>) {
         let used = self.used.load(Ordering::Acquire);
         if used != 0 {
-            pr_warn!("dma: {} coherent buffers still allocated at teardown\n", used.count_ones());
+            pr_warn!(
+                "dma: {} coherent buffers still allocated at teardown\n",
+                used.count_ones()
+            );
         }
         // `Device` wraps a `struct device` transparently.
         let dev: *const Device = &*self.dev;

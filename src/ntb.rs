@@ -7,11 +7,11 @@
 //! from `probe` until `remove`.
 
 use crate::klib::bindings;
+use crate::klib::types::try_ffi_init;
 use core::marker::PhantomData;
 use kernel::error::{from_result, to_result};
 use kernel::prelude::*;
 use kernel::str::CStr;
-use crate::klib::types::try_ffi_init;
 use kernel::types::{ForeignOwnable, Opaque};
 
 /// An NTB device (`struct ntb_dev`), as seen by a client.
@@ -198,7 +198,10 @@ impl<T: Client> Adapter<T> {
     /// # Safety
     ///
     /// Called by the NTB core with the context set by `probe_callback`.
-    unsafe extern "C" fn db_event_callback(ctx: *mut kernel::ffi::c_void, vector: kernel::ffi::c_int) {
+    unsafe extern "C" fn db_event_callback(
+        ctx: *mut kernel::ffi::c_void,
+        vector: kernel::ffi::c_int,
+    ) {
         // SAFETY: As in `link_event_callback`.
         unsafe { Context::<T>::with(ctx, |data, ntb| T::db_event(data, ntb, vector as u32)) };
     }
