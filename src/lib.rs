@@ -12,8 +12,13 @@
 //! holds.
 
 pub mod bindings;
+pub mod coherent;
+pub mod debugfs;
+pub mod delay;
 pub mod dma;
 pub mod irq;
+pub mod irq_domain;
+pub mod irq_index;
 pub mod ntb;
 pub mod ntb_hw;
 pub mod pci;

@@ -68,6 +68,24 @@ impl Device {
                 > 0
         }
     }
+
+    /// Allows the link to come up (`ntb_link_enable`), at any speed.
+    pub fn link_enable(&self) -> Result {
+        // SAFETY: The device is registered (type invariant).
+        to_result(unsafe {
+            bindings::ntb_link_enable(
+                self.as_raw(),
+                bindings::ntb_speed_NTB_SPEED_AUTO,
+                bindings::ntb_width_NTB_WIDTH_AUTO,
+            )
+        })
+    }
+
+    /// Takes the link down (`ntb_link_disable`).
+    pub fn link_disable(&self) -> Result {
+        // SAFETY: The device is registered (type invariant).
+        to_result(unsafe { bindings::ntb_link_disable(self.as_raw()) })
+    }
 }
 
 /// An NTB client driver.
