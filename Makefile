@@ -87,7 +87,8 @@ check:
 	@cd $(TOP) && cargo clippy --quiet --locked --workspace --all-targets -- -D warnings
 
 clean:
-	@if [ -n "$(KDIR)" ]; then $(MAKE) --no-print-directory -C $(KDIR) M=$(TOP) LLVM=1 clean; fi
+	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$($(TOP)/scripts/build-kernel.sh --print 2>/dev/null); \
+		if [ -n "$$kdir" ]; then $(MAKE) --no-print-directory -C "$$kdir" M=$(TOP) LLVM=1 clean; fi
 	@rm -rf $(BUILD) $(TOP)/src/bindings_generated.rs $(TOP)/src/bindings_wrappers.c
 
 distclean: clean

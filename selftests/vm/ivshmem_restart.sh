@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# vm-args: -n 2 -t 420 --restart 1@75
+# vm-args: -n 2 -t 420 --restart 1@45
 #
 # The virtual NTB survives its peers: with ntb_transport and ntb_netdev
 # carrying pings, (A) host1 unloads and reloads ntb_hw_ivshmem, (B) host0
