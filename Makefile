@@ -16,7 +16,7 @@ TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 BUILD := $(TOP)/build
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-PROJECT_KO := ntbnet.ko ntb_hw_ivshmem.ko
+PROJECT_KO := ntbnet.ko ntb_hw_ivshmem.ko ntb_irqtest.ko
 # The kernel's own NTB modules: baselines and outside test suites.
 KERNEL_KO := drivers/ntb/ntb.ko drivers/ntb/ntb_transport.ko \
 	drivers/net/ntb_netdev.ko drivers/ntb/test/ntb_tool.ko \
@@ -53,7 +53,7 @@ $(BUILD)/bzImage: $(KDIR)/arch/x86/boot/bzImage
 $(addprefix $(BUILD)/,$(PROJECT_KO)): $(BUILD)/%.ko: $(TOP)/%.ko
 	@mkdir -p $(BUILD) && cp $< $@
 
-$(TOP)/ntbnet.ko $(TOP)/ntb_hw_ivshmem.ko: modules
+$(addprefix $(TOP)/,$(PROJECT_KO)): modules
 
 define kernel_ko_rule
 $(BUILD)/$(notdir $(1)): $(KDIR)/$(1)
@@ -81,11 +81,14 @@ check:
 	@$(TOP)/scripts/bootstrap.sh
 	@kdir=$$($(TOP)/scripts/build-kernel.sh) && \
 		$(MAKE) --no-print-directory -C "$$kdir" M=$(TOP) LLVM=1 CLIPPY=1 W=1 modules
-	@rustfmt --check --edition 2021 $$(find $(TOP)/src $(TOP)/net $(TOP)/hw -name '*.rs' -not -name '*_generated.rs')
-	@cd $(TOP) && cargo clippy --quiet --locked --all-targets -- -D warnings
+	@rustfmt --check --edition 2021 $(TOP)/net/ntbnet.rs $(TOP)/hw/ivshmem/ntb_hw_ivshmem.rs \
+		$(TOP)/hw/irqtest/ntb_irqtest.rs
+	@cd $(TOP) && cargo fmt --all --check
+	@cd $(TOP) && cargo clippy --quiet --locked --workspace --all-targets -- -D warnings
 
 clean:
-	@if [ -n "$(KDIR)" ]; then $(MAKE) --no-print-directory -C $(KDIR) M=$(TOP) LLVM=1 clean; fi
+	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$($(TOP)/scripts/build-kernel.sh --print 2>/dev/null); \
+		if [ -n "$$kdir" ]; then $(MAKE) --no-print-directory -C "$$kdir" M=$(TOP) LLVM=1 clean; fi
 	@rm -rf $(BUILD) $(TOP)/src/bindings_generated.rs $(TOP)/src/bindings_wrappers.c
 
 distclean: clean

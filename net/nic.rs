@@ -9,7 +9,7 @@
 //! peer may still write into is ever freed while the device is bound. The
 //! data path state (rings) lives for one link session (see `link.rs`).
 
-use crate::klib::dma::CoherentBuf;
+use crate::klib::coherent::Coherent;
 use crate::klib::iomem::IoMemWc;
 use crate::klib::net::{self, Rtnl, TxResult};
 use crate::klib::ntb;
@@ -59,7 +59,7 @@ pub(crate) struct Shared {
 pub(crate) struct Windows {
     ntb: ntb::Handle,
     /// This host's inbound window: the peer writes, this host reads.
-    pub(crate) inbound: CoherentBuf,
+    pub(crate) inbound: Coherent,
     /// The peer's inbound window, mapped write-combining: this host writes.
     pub(crate) outbound: IoMemWc,
 }
@@ -105,6 +105,15 @@ impl Windows {
             },
             GFP_KERNEL,
         )?)
+    }
+}
+
+impl Windows {
+    /// Reads the little-endian word at `off` of this host's window once
+    /// (all ones if out of range, which validation rejects like any bad
+    /// value).
+    pub(crate) fn read_le(&self, off: usize) -> u32 {
+        u32::from_le(self.inbound.read32(off))
     }
 }
 

@@ -218,18 +218,15 @@ impl Queue {
             .outbound
             .write32(tx.out_base + Q_PROD as usize, p.prod);
         mb();
-        if let Ok(ev) = tx.win.inbound.read32(tx.in_base + Q_RX_EVENT as usize) {
-            if tx.ring.need_notify(ev) {
-                self.kick(tx.kick);
-            }
+        let ev = tx.win.read_le(tx.in_base + Q_RX_EVENT as usize);
+        if tx.ring.need_notify(ev) {
+            self.kick(tx.kick);
         }
     }
 
     /// Reads the peer's `cons` once and completes what it passed.
     fn reap(&self, tx: &mut TxState, txq: &TxQueue) {
-        let Ok(cons) = tx.win.inbound.read32(tx.in_base + Q_CONS as usize) else {
-            return;
-        };
+        let cons = tx.win.read_le(tx.in_base + Q_CONS as usize);
         let done = tx.ring.done();
         match tx.ring.complete(cons) {
             Ok(0) => {}
@@ -384,10 +381,9 @@ impl Queue {
             txq.wake();
         }
         if tx.ring.in_flight() != 0 {
-            if let Ok(ev) = tx.win.inbound.read32(tx.in_base + Q_RX_EVENT as usize) {
-                if tx.ring.need_notify(ev) {
-                    self.kick(tx.kick);
-                }
+            let ev = tx.win.read_le(tx.in_base + Q_RX_EVENT as usize);
+            if tx.ring.need_notify(ev) {
+                self.kick(tx.kick);
             }
         }
     }
@@ -422,9 +418,7 @@ impl Queue {
     /// Reads the peer's `prod` once; a bad one is counted and treated as
     /// nothing new.
     fn refresh(&self, rx: &mut RxState) -> u32 {
-        let Ok(prod) = rx.win.inbound.read32(rx.in_base + Q_PROD as usize) else {
-            return 0;
-        };
+        let prod = rx.win.read_le(rx.in_base + Q_PROD as usize);
         match rx.ring.available(prod) {
             Ok(n) => n,
             Err(e) => {
@@ -479,10 +473,9 @@ impl napi::Poll for Queue {
                 .outbound
                 .write32(rx.out_base + Q_CONS as usize, c.cons);
             mb();
-            if let Ok(ev) = rx.win.inbound.read32(rx.in_base + Q_TX_EVENT as usize) {
-                if rx.ring.need_notify(ev) {
-                    self.kick(rx.kick);
-                }
+            let ev = rx.win.read_le(rx.in_base + Q_TX_EVENT as usize);
+            if rx.ring.need_notify(ev) {
+                self.kick(rx.kick);
             }
         }
 

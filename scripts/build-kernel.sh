@@ -5,7 +5,8 @@
 # selftests/config, LLVM=1, CONFIG_RUST=y) into a cache outside the clone,
 # keyed by the source version, the config fragment and the toolchain. Prints
 # the build directory (a KDIR for out-of-tree modules) on stdout. A warm run
-# only computes the key.
+# only computes the key. With --print it builds nothing and fails when the
+# kernel for the current key is not built.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,6 +35,8 @@ if [ -f "$kdir/.ntbnet-built" ]; then
 	echo "$kdir"
 	exit 0
 fi
+# --print: only say where the kernel is; fail if it is not built.
+[ "${1:-}" != --print ] || exit 1
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock -w 3600 9 || die "timed out waiting for another kernel build (step: kernel lock)"

@@ -57,8 +57,11 @@ for t in "$top"/selftests/vm/*.sh; do
 	name=$(basename "$t" .sh)
 	[ -z "$pattern" ] || [[ $name == *$pattern* ]] || continue
 	args=$(sed -n 's/^# vm-args: *//p' "$t" | head -n 1)
-	# shellcheck disable=SC2086 # vm-args is a word list by design.
-	"$top/selftests/vm.sh" $args -o "$logs/$name" "$t" "$top/selftests/lib.sh" \
+	# `# vm-files:` names more files for /extra, relative to selftests/.
+	files=$(sed -n 's/^# vm-files: *//p' "$t" | head -n 1)
+	# shellcheck disable=SC2086 # vm-args and vm-files are word lists.
+	"$top/selftests/vm.sh" $args -o "$logs/$name" "$t" "$top/selftests/lib.sh" "$top/selftests/bad_shm.sh" \
+		$(for f in $files; do echo "$top/selftests/$f"; done) \
 		> "$logs/$name.log" 2>&1
 	rc=$?
 	sed 's/^/# /' "$logs/$name.log"

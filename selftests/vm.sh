@@ -23,6 +23,17 @@
 #   --edu           add QEMU's edu device (64-bit DMA mask) to every host
 #   --iommu         add an Intel IOMMU with interrupt remapping
 #   --append ARGS   extra kernel command-line arguments
+#   --restart N@T   kill host N (SIGKILL, as a crash) T seconds after it
+#                   started and boot it again with the same peer ID; the
+#                   script sees BOOT=1 on the second boot (BOOT=0 first).
+#                   Only the last boot's exit status counts. Repeatable.
+#   --shm-file      keep the shared memory in the run directory (shm.bin)
+#   --setup CMD     run CMD (with SHM set to that file when --shm-file is
+#                   given) after the server starts, before the hosts boot
+#   --shm-poke OFF=VAL
+#                   write VAL as a little-endian 64-bit word at byte OFF
+#                   of the shared memory before the hosts boot (implies
+#                   --shm-file); for tests of a corrupted header
 #   --no-console-check
 #                   do not fail on BUG:/WARNING:/Call Trace: in the consoles
 #   -q              print only the summary, not the hosts' output
@@ -35,9 +46,10 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTBNET_BUILD:-$top/build}
 hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
-edu=0 iommu=0 append= console_check=1 quiet=0
+edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup=
+restarts=() pokes=()
 
-usage() { sed -n '4,31p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,42p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -52,6 +64,10 @@ while [ $# -gt 0 ]; do
 	--edu) edu=1; shift ;;
 	--iommu) iommu=1; shift ;;
 	--append) append=$2; shift 2 ;;
+	--restart) restarts+=("$2"); shift 2 ;;
+	--shm-file) shm_file=1; shift ;;
+	--setup) setup=$2; shift 2 ;;
+	--shm-poke) pokes+=("$2"); shm_file=1; shift 2 ;;
 	--no-console-check) console_check=0; shift ;;
 	-q) quiet=1; shift ;;
 	-h|--help) usage 0 ;;
@@ -95,14 +111,26 @@ deadline=$((SECONDS + limit))
 # The virtual NTB's wire: one server, one shared memory, N peers.
 sock=$run/ivshmem.sock
 rm -f "$sock"
+shm_args=()
+[ $shm_file = 1 ] && shm_args=(--shm "$run/shm.bin")
 "$build/ivshmem-server" --socket "$sock" --size "${shm_mb}M" --vectors "$vectors" --verbose \
-	> "$run/server.log" 2>&1 &
+	"${shm_args[@]}" > "$run/server.log" 2>&1 &
 pids+=($!)
 until [ -S "$sock" ]; do
 	[ $SECONDS -lt $((deadline)) ] && kill -0 "${pids[0]}" 2>/dev/null ||
 		die "ivshmem server did not start: $(cat "$run/server.log") (step: ivshmem server)"
 	sleep 0.1
 done
+
+for p in "${pokes[@]}"; do
+	off=$((${p%%=*})) val=$(printf '%016x' $((${p#*=})))
+	le=$(printf '%s' "$val" | sed 's/../&\n/g' | tac | tr -d '\n' | sed 's/../\\x&/g')
+	printf "$le" | dd of="$run/shm.bin" bs=1 seek="$off" conv=notrunc status=none ||
+		die "--shm-poke $p failed (step: VM setup)"
+done
+if [ -n "$setup" ]; then
+	SHM=$run/shm.bin sh -c "$setup" || die "setup command failed: $setup (step: VM setup)"
+fi
 
 # Each host's initramfs: the common image plus an archive with the script.
 overlay() {
@@ -123,9 +151,10 @@ if [ $iommu = 1 ]; then
 fi
 [ $edu = 1 ] && extra_dev+=(-device edu,dma_mask=0xffffffffffffffff)
 
-qpids=()
-for ((i = 0; i < hosts; i++)); do
-	: > "$run/host$i.console"
+# start_host I BOOT: boots host I; it holds peer ID I once this returns.
+start_host() {
+	local i=$1 boot=$2 joins
+	joins=$(grep -c "peer $i joined" "$run/server.log" || true)
 	: > "$run/host$i.out"
 	qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none -no-reboot \
 		-M "$machine" -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
@@ -133,20 +162,41 @@ for ((i = 0; i < hosts; i++)); do
 		-chardev socket,path="$sock",id=ivsh \
 		-device ivshmem-doorbell,chardev=ivsh,vectors="$vectors" \
 		-kernel "$build/bzImage" -initrd "$run/initrd.cpio.gz" \
-		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 oops=panic printk.time=1 ntbvm.host=$i ntbvm.hosts=$hosts $append" \
-		-serial file:"$run/host$i.console" -serial file:"$run/host$i.out" \
+		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 oops=panic printk.time=1 ntbvm.host=$i ntbvm.hosts=$hosts ntbvm.boot=$boot $append" \
+		-serial file:"$run/host$i.console.$boot" -serial file:"$run/host$i.out" \
 		> "$run/host$i.qemu.log" 2>&1 &
 	pids+=($!)
-	qpids+=($!)
+	qpids[$i]=$!
 	# Start the next host only once this one holds its peer ID, so that
 	# host N is ivshmem peer N.
-	until grep -q "peer $i joined" "$run/server.log"; do
+	until [ "$(grep -c "peer $i joined" "$run/server.log")" -gt "$joins" ]; do
 		if [ $SECONDS -ge $deadline ] || ! kill -0 "${qpids[$i]}" 2>/dev/null; then
 			cat "$run/host$i.qemu.log" >&2
 			die "host$i did not connect to the ivshmem server (step: VM start)"
 		fi
 		sleep 0.05
 	done
+}
+
+qpids=()
+started=()
+for ((i = 0; i < hosts; i++)); do
+	start_host "$i" 0
+	started[$i]=$SECONDS
+done
+
+# Crash and reboot hosts as --restart asks, in time order.
+for r in $(printf '%s\n' "${restarts[@]}" | sort -t@ -k2 -n); do
+	n=${r%@*} t=${r#*@}
+	[ "$n" -lt "$hosts" ] 2>/dev/null || die "--restart $r: no host $n"
+	while [ $SECONDS -lt $((started[n] + t)) ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+	echo "vm.sh: killing host$n (--restart $r)" >&2
+	kill -KILL "${qpids[$n]}" 2>/dev/null || true
+	wait "${qpids[$n]}" 2>/dev/null || true
+	cat "$run/host$n.out" >> "$run/host$n.out.killed"
+	until grep -q "peer $n left" "$run/server.log" || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+	start_host "$n" 1
+	started[$n]=$SECONDS
 done
 
 # Wait for every host to power off, within the time limit.
@@ -165,6 +215,10 @@ for p in "${qpids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 status=0
 for ((i = 0; i < hosts; i++)); do
 	out=$run/host$i.out
+	cat "$run/host$i.console".* > "$run/host$i.console"
+	if [ -f "$out.killed" ] && [ $quiet = 0 ]; then
+		tr -d '\r' < "$out.killed" | sed "s/^/host$i (killed boot)| /"
+	fi
 	tr -d '\r' < "$out" > "$out.txt"
 	[ $quiet = 1 ] || sed "s/^/host$i| /" "$out.txt" | grep -v '^host[0-9]*| ntbnet-vm: exit'
 	rc=$(sed -n 's/^ntbnet-vm: exit \([0-9]*\)$/\1/p' "$out.txt" | tail -n 1)

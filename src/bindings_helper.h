@@ -4,9 +4,11 @@
  * lacks. bindgen reads this file with the kernel's own clang flags (see
  * Kbuild); static inline functions get generated C wrappers.
  */
+#include <linux/debugfs.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/etherdevice.h>
+#include <linux/fs.h>
 #include <linux/ethtool.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>
@@ -21,7 +23,9 @@
 #include <linux/random.h>
 #include <linux/rtnetlink.h>
 #include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/skbuff.h>
+#include <linux/slab.h>
 #include <linux/timer.h>
 #include <linux/workqueue.h>
 

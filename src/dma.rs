@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! DMA: coherent buffers ([`CoherentBuf`]), and ([`SlotPool`]) DMA
-//! operations for a device whose coherent buffers must come from fixed
+//! DMA operations for a device whose coherent buffers must come from fixed
 //! slots of a memory range: the virtual NTB, where a peer's writes through
 //! a memory window land in one fixed region of the shared memory, so the
 //! buffer a client translates a window onto must be that region. An
@@ -11,7 +10,7 @@
 //! Streaming mappings are direct: bus address = physical address.
 
 use crate::klib::{bindings, pci, shm::SharedMem};
-use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::device::Device;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -122,6 +121,10 @@ impl SlotPool {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn alloc(
         dev: *mut bindings::device,
         size: usize,
@@ -153,6 +156,10 @@ impl SlotPool {
         virt.cast()
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn free(
         dev: *mut bindings::device,
         _size: usize,
@@ -177,6 +184,10 @@ impl SlotPool {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn map_page(
         _dev: *mut bindings::device,
         page: *mut bindings::page,
@@ -189,6 +200,10 @@ impl SlotPool {
         unsafe { bindings::ntbnet_page_to_phys(page) + offset as u64 }
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn unmap_page(
         _dev: *mut bindings::device,
         _addr: bindings::dma_addr_t,
@@ -198,6 +213,10 @@ impl SlotPool {
     ) {
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn map_sg(
         _dev: *mut bindings::device,
         sg: *mut bindings::scatterlist,
@@ -209,6 +228,10 @@ impl SlotPool {
         unsafe { bindings::ntbnet_dma_direct_map_sg(sg, nents) }
     }
 
+    /// # Safety
+    ///
+    /// Called by the DMA core, with valid arguments, for a device that has
+    /// this pool's operations installed.
     unsafe extern "C" fn unmap_sg(
         _dev: *mut bindings::device,
         _sg: *mut bindings::scatterlist,
@@ -234,150 +257,5 @@ impl PinnedDrop for SlotPool {
         // SAFETY: The device is valid (we hold a reference); it goes back to
         // direct DMA.
         unsafe { bindings::set_dma_ops(dev.cast_mut().cast(), core::ptr::null()) };
-    }
-}
-
-/// A coherent DMA buffer (`dma_alloc_coherent`) that another host writes
-/// (through an NTB window translated onto it) and this host reads; freed on
-/// drop.
-///
-/// The writer is not trusted and writes at any time, so the contents are
-/// only read into local copies (words with single loads, byte ranges with
-/// one copy), and every offset is checked here.
-///
-/// # Invariants
-///
-/// `virt` maps `size` bytes of coherent memory allocated for `dev` at bus
-/// address `dma`, until drop; `virt` is page-aligned.
-pub struct CoherentBuf {
-    dev: ARef<Device>,
-    virt: *mut u8,
-    dma: u64,
-    size: usize,
-}
-
-// SAFETY: The buffer may be used from any thread; shared accesses are
-// single loads and stores, or copies into private memory.
-unsafe impl Send for CoherentBuf {}
-// SAFETY: See above.
-unsafe impl Sync for CoherentBuf {}
-
-impl CoherentBuf {
-    /// Allocates `size` bytes of coherent memory for `dev`.
-    ///
-    /// # Safety
-    ///
-    /// `dev` must be a valid `struct device` that can do DMA.
-    pub unsafe fn alloc(dev: *mut bindings::device, size: usize) -> Result<Self> {
-        if size == 0 {
-            return Err(EINVAL);
-        }
-        // SAFETY: The caller guarantees that `dev` is valid; we keep a
-        // reference for the free.
-        let dev = unsafe { Device::get_device(dev.cast()) };
-        let mut dma: bindings::dma_addr_t = 0;
-        let d: *const Device = &*dev;
-        // SAFETY: `dev` is valid; `dma` is a valid output. NULL on failure.
-        let virt = unsafe {
-            bindings::dma_alloc_attrs(
-                d.cast_mut().cast(),
-                size,
-                &mut dma,
-                kernel::bindings::GFP_KERNEL,
-                0,
-            )
-        };
-        if virt.is_null() {
-            return Err(ENOMEM);
-        }
-        // INVARIANT: `virt` maps `size` bytes allocated for `dev`.
-        Ok(Self {
-            dev,
-            virt: virt.cast(),
-            dma,
-            size,
-        })
-    }
-
-    /// Size in bytes.
-    pub fn len(&self) -> usize {
-        self.size
-    }
-
-    /// Whether the buffer is empty (never).
-    pub fn is_empty(&self) -> bool {
-        self.size == 0
-    }
-
-    /// Bus address of the buffer.
-    pub fn dma_addr(&self) -> u64 {
-        self.dma
-    }
-
-    fn range(&self, off: usize, len: usize) -> Result<*mut u8> {
-        match off.checked_add(len) {
-            // SAFETY: Inside the buffer.
-            Some(end) if end <= self.size => Ok(unsafe { self.virt.add(off) }),
-            _ => Err(EINVAL),
-        }
-    }
-
-    /// Reads the little-endian 32-bit word at `off` (4-byte aligned) once.
-    pub fn read32(&self, off: usize) -> Result<u32> {
-        if off % 4 != 0 {
-            return Err(EINVAL);
-        }
-        let p = self.range(off, 4)?;
-        // SAFETY: An aligned word inside the buffer (page-aligned base); an
-        // atomic load tolerates the peer's concurrent stores.
-        let v = unsafe { (*p.cast::<AtomicU32>()).load(Ordering::Relaxed) };
-        Ok(u32::from_le(v))
-    }
-
-    /// Copies `N` bytes at `off` into a local array, once.
-    pub fn read_array<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
-        let mut out = [0u8; N];
-        let p = self.range(off, N)?;
-        // SAFETY: The source range is inside the buffer; any byte values
-        // are valid `u8`s, and `out` is private.
-        unsafe { core::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), N) };
-        Ok(out)
-    }
-
-    /// Copies `dst.len()` bytes at `off` into `dst`, once; initialises the
-    /// whole of `dst` on success.
-    pub fn read_into(&self, off: usize, dst: &mut [core::mem::MaybeUninit<u8>]) -> Result {
-        let p = self.range(off, dst.len())?;
-        // SAFETY: The source range is inside the buffer; `dst` is private
-        // memory of that length, and any byte values are valid.
-        unsafe { core::ptr::copy_nonoverlapping(p, dst.as_mut_ptr().cast::<u8>(), dst.len()) };
-        Ok(())
-    }
-
-    /// Zeroes `len` bytes at `off`.
-    pub fn zero(&self, off: usize, len: usize) -> Result {
-        let p = self.range(off, len)?;
-        // SAFETY: The range is inside the buffer. The peer may write it
-        // concurrently (a misbehaving one); byte stores race only with its
-        // own writes.
-        unsafe { core::ptr::write_bytes(p, 0, len) };
-        Ok(())
-    }
-}
-
-impl Drop for CoherentBuf {
-    fn drop(&mut self) {
-        let d: *const Device = &*self.dev;
-        // SAFETY: The buffer was allocated for `dev` with this size and
-        // address (type invariant).
-        unsafe {
-            bindings::dma_free_attrs(
-                d.cast_mut().cast(),
-                self.size,
-                self.virt.cast(),
-                self.dma,
-                0,
-            )
-        };
     }
 }

@@ -144,4 +144,131 @@ const void *ntbnet_skb_frag(const struct sk_buff *skb, unsigned int i,
 	return skb_frag_address(frag);
 }
 
+/*
+ * The NTB irq domain's MSI backend (src/irq_domain.rs): the pieces of the
+ * x86 interrupt hierarchy that are macros, arch types or not exported.
+ */
+
+/* The address range MSI writes target: the local APIC's 1 MiB on x86. */
+int ntbnet_msi_address_range(u64 *base, u64 *size)
+{
+#ifdef CONFIG_X86
+	*base = (u64)X86_MSI_BASE_ADDRESS_LOW << 20;
+	*size = SZ_1M;
+	return 0;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
+/*
+ * The allocation info that the parent of an NTB irq domain (the x86 vector
+ * domain or the interrupt-remapping domain) expects for one interrupt of a
+ * PCI device: remapping reads the requester ID from desc->dev, and hwirq
+ * carries the queue to the NTB domain's own alloc callback.
+ */
+int ntbnet_msi_parent_info(msi_alloc_info_t *info, struct msi_desc *desc,
+			   unsigned long hwirq)
+{
+	memset(info, 0, sizeof(*info));
+#ifdef CONFIG_X86
+	info->type = X86_IRQ_ALLOC_TYPE_PCI_MSIX;
+	info->desc = desc;
+	info->hwirq = hwirq;
+	return 0;
+#else
+	return -EOPNOTSUPP;
+#endif
+}
+
+unsigned long ntbnet_msi_info_hwirq(const msi_alloc_info_t *info)
+{
+	return info->hwirq;
+}
+
+/*
+ * The MSI parent domain of a PCI device, found as 6.12 finds it
+ * (pci_dev_has_default_msi_parent_domain): the device's own MSI domain,
+ * else its bus's. On x86 that is the vector domain, or the remapping
+ * domain of the IOMMU unit in front of the device.
+ */
+struct irq_domain *ntbnet_pci_msi_parent(struct pci_dev *pdev)
+{
+	struct irq_domain *domain = dev_get_msi_domain(&pdev->dev);
+
+	if (!domain)
+		domain = dev_get_msi_domain(&pdev->bus->dev);
+	if (!domain || !irq_domain_is_msi_parent(domain))
+		return NULL;
+	return domain;
+}
+
+/*
+ * Allocates one interrupt of a hierarchical domain with an initial
+ * affinity of one CPU, the index-th CPU near node: queue interrupts spread
+ * over the CPUs as multiqueue drivers spread theirs.
+ */
+int ntbnet_irq_domain_alloc_spread(struct irq_domain *domain, void *arg,
+				   unsigned int index, int node)
+{
+	struct irq_affinity_desc *affd;
+	unsigned int cpu;
+	int virq;
+
+	affd = kzalloc(sizeof(*affd), GFP_KERNEL);
+	if (!affd)
+		return -ENOMEM;
+	cpu = cpumask_local_spread(index, node);
+	cpumask_copy(&affd->mask, cpumask_of(cpu));
+	virq = __irq_domain_alloc_irqs(domain, -1, 1, cpu_to_node(cpu), arg,
+				       false, affd);
+	kfree(affd);
+	return virq;
+}
+
+int ntbnet_dev_to_node(struct device *dev)
+{
+	return dev_to_node(dev);
+}
+
+/*
+ * The irq_mode module parameter of the NTB irq domain (src/irq_domain.rs,
+ * Mode::from_param): a module that has it defines NTBNET_IRQ_MODE_PARAM
+ * before including this file; for the others it reads "auto".
+ */
+#ifdef NTBNET_IRQ_MODE_PARAM
+static char *irq_mode = "auto";
+module_param(irq_mode, charp, 0444);
+MODULE_PARM_DESC(irq_mode, "Queue interrupt backend: auto, msi or doorbell");
+#endif
+
+const char *ntbnet_irq_mode_param(void)
+{
+#ifdef NTBNET_IRQ_MODE_PARAM
+	return irq_mode ? irq_mode : "auto";
+#else
+	return "auto";
+#endif
+}
+
+/*
+ * ntbnet's scribble test mode (net/scribble.rs): a module that has it
+ * defines NTBNET_SCRIBBLE_PARAM before including this file; for the others
+ * it reads false.
+ */
+#ifdef NTBNET_SCRIBBLE_PARAM
+static bool scribble;
+module_param(scribble, bool, 0644);
+MODULE_PARM_DESC(scribble, "test mode: write garbage over the peer's window (default: off)");
+#endif
+
+bool ntbnet_param_scribble(void)
+{
+#ifdef NTBNET_SCRIBBLE_PARAM
+	return READ_ONCE(scribble);
+#else
+	return false;
+#endif
+}
+
 #include "bindings_wrappers.c"

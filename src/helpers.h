@@ -6,6 +6,8 @@
 #ifndef NTBNET_HELPERS_H
 #define NTBNET_HELPERS_H
 
+#include <linux/irqdomain.h>
+#include <linux/msi.h>
 #include <linux/ntb.h>
 #include <linux/pci.h>
 #include <linux/scatterlist.h>
@@ -40,5 +42,15 @@ unsigned int ntbnet_skb_nr_frags(const struct sk_buff *skb);
 const void *ntbnet_skb_frag(const struct sk_buff *skb, unsigned int i,
 			    unsigned int *len);
 bool ntbnet_param_scribble(void);
+/* The NTB irq domain's MSI backend (src/irq_domain.rs). */
+int ntbnet_msi_address_range(u64 *base, u64 *size);
+int ntbnet_msi_parent_info(msi_alloc_info_t *info, struct msi_desc *desc,
+			   unsigned long hwirq);
+unsigned long ntbnet_msi_info_hwirq(const msi_alloc_info_t *info);
+struct irq_domain *ntbnet_pci_msi_parent(struct pci_dev *pdev);
+int ntbnet_irq_domain_alloc_spread(struct irq_domain *domain, void *arg,
+				   unsigned int index, int node);
+int ntbnet_dev_to_node(struct device *dev);
+const char *ntbnet_irq_mode_param(void);
 
 #endif

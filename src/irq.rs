@@ -104,8 +104,6 @@ impl<H: Handler> PinnedDrop for Registration<H> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: The interrupt was requested with this `dev_id` (type
         // invariant); `free_irq` waits for running handlers.
-        unsafe {
-            bindings::free_irq(self.irq, &*self as *const Self as *mut kernel::ffi::c_void)
-        };
+        unsafe { bindings::free_irq(self.irq, &*self as *const Self as *mut kernel::ffi::c_void) };
     }
 }

@@ -13,12 +13,17 @@
 
 pub mod barrier;
 pub mod bindings;
+pub mod coherent;
+pub mod debugfs;
+pub mod delay;
 pub mod dma;
 pub mod ethtool;
 pub mod iomem;
 pub mod irq;
 pub mod napi;
 pub mod net;
+pub mod irq_domain;
+pub mod irq_index;
 pub mod ntb;
 pub mod ntb_hw;
 pub mod params;

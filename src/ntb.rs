@@ -7,7 +7,7 @@
 //! from `probe` until `remove`.
 
 use crate::klib::bindings;
-use crate::klib::dma::CoherentBuf;
+use crate::klib::coherent::Coherent;
 use crate::klib::iomem::IoMemWc;
 use crate::klib::types::try_ffi_init;
 use core::marker::PhantomData;
@@ -141,17 +141,17 @@ impl Device {
 
     /// Allocates a coherent buffer of `size` bytes on the NTB's DMA device,
     /// to translate an inbound window onto.
-    pub fn alloc_coherent(&self, size: usize) -> Result<CoherentBuf> {
+    pub fn alloc_coherent(&self, size: usize) -> Result<Coherent> {
         // SAFETY: The device is registered; its DMA device (its PCI device
         // unless the driver says otherwise) is valid and can do DMA.
-        unsafe { CoherentBuf::alloc(bindings::ntb_get_dma_dev(self.as_raw()), size) }
+        unsafe { Coherent::alloc_for(bindings::ntb_get_dma_dev(self.as_raw()), size) }
     }
 
     /// Translates inbound window `widx` of peer `pidx` onto `buf` (its
     /// first `size` bytes): the peer's writes through its outbound window
     /// land there. Remove the translation with [`Device::mw_clear_trans`]
     /// before `buf` is freed.
-    pub fn mw_set_trans(&self, pidx: i32, widx: i32, buf: &CoherentBuf, size: usize) -> Result {
+    pub fn mw_set_trans(&self, pidx: i32, widx: i32, buf: &Coherent, size: usize) -> Result {
         if size > buf.len() {
             return Err(EINVAL);
         }

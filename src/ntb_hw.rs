@@ -327,10 +327,18 @@ impl<T: Hardware> Adapter<T> {
         // SAFETY: The caller passes NULL or valid pointers.
         unsafe {
             if !speed.is_null() {
-                *speed = if up != 0 { bindings::ntb_speed_NTB_SPEED_GEN3 } else { bindings::ntb_speed_NTB_SPEED_NONE };
+                *speed = if up != 0 {
+                    bindings::ntb_speed_NTB_SPEED_GEN3
+                } else {
+                    bindings::ntb_speed_NTB_SPEED_NONE
+                };
             }
             if !width.is_null() {
-                *width = if up != 0 { bindings::ntb_width_NTB_WIDTH_4 } else { bindings::ntb_width_NTB_WIDTH_NONE };
+                *width = if up != 0 {
+                    bindings::ntb_width_NTB_WIDTH_4
+                } else {
+                    bindings::ntb_width_NTB_WIDTH_NONE
+                };
             }
         }
         up

@@ -4,11 +4,11 @@
 //! device, its BARs and its interrupt vectors.
 
 use crate::klib::bindings;
+use crate::klib::types::try_ffi_init;
 use core::marker::PhantomData;
 use kernel::error::{from_result, to_result};
 use kernel::prelude::*;
 use kernel::str::CStr;
-use crate::klib::types::try_ffi_init;
 use kernel::types::{ForeignOwnable, Opaque};
 
 /// One entry of a driver's PCI ID table.
@@ -290,7 +290,8 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: `probe_callback` stored the result of `into_foreign` as
         // driver data; this takes it back, once.
         unsafe {
-            let data = <KBox<T::Data> as ForeignOwnable>::from_foreign(bindings::pci_get_drvdata(pdev));
+            let data =
+                <KBox<T::Data> as ForeignOwnable>::from_foreign(bindings::pci_get_drvdata(pdev));
             bindings::pci_set_drvdata(pdev, core::ptr::null_mut());
             T::remove(KBox::into_inner(data), Device::from_raw(pdev));
         }

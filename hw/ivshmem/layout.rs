@@ -69,7 +69,9 @@ impl Layout {
     /// The layout this driver uses for `size` bytes of shared memory.
     pub(crate) fn for_size(size: u64) -> Result<Self, LayoutError> {
         let g = MW_GRANULE as u64;
-        let avail = size.checked_sub(CTRL_SIZE as u64).ok_or(LayoutError::TooSmall)?;
+        let avail = size
+            .checked_sub(CTRL_SIZE as u64)
+            .ok_or(LayoutError::TooSmall)?;
         // Per port: sum of (mw_size - w * g) for w < MWS must fit.
         let per_port = avail / PORTS as u64 / g;
         let steps = (MWS as u64) * (MWS as u64 - 1) / 2;
@@ -100,7 +102,9 @@ impl Layout {
 
     /// Bytes of windows per port (the same for every port).
     fn port_windows(&self) -> u64 {
-        (0..self.mws as i32).filter_map(|w| self.window_size(0, w)).sum()
+        (0..self.mws as i32)
+            .filter_map(|w| self.window_size(0, w))
+            .sum()
     }
 
     /// Offset of port `port`'s block.
@@ -121,7 +125,96 @@ impl Layout {
         if port >= self.ports || widx >= self.mws {
             return None;
         }
-        let before: u64 = (0..widx as i32).filter_map(|w| self.window_size(port, w)).sum();
+        let before: u64 = (0..widx as i32)
+            .filter_map(|w| self.window_size(port, w))
+            .sum();
         usize::try_from(self.mw_offset + port as u64 * self.port_windows() + before).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    fn windows(l: &Layout) -> impl Iterator<Item = (u32, i32, u64, u64)> + '_ {
+        (0..l.ports).flat_map(move |p| {
+            (0..l.mws as i32).map(move |w| {
+                let off = l.window(p, w).expect("window exists") as u64;
+                (p, w, off, l.window_size(p, w).expect("size exists"))
+            })
+        })
+    }
+
+    #[test]
+    fn sixty_four_mib() {
+        let l = Layout::for_size(64 * MIB).expect("fits");
+        assert_eq!(l.mw_size, 16 * MIB);
+        let got: Vec<_> = windows(&l).collect();
+        assert_eq!(
+            got,
+            [
+                (0, 0, MIB, 16 * MIB),
+                (0, 1, 17 * MIB, 15 * MIB),
+                (1, 0, 32 * MIB, 15 * MIB),
+                (1, 1, 47 * MIB, 16 * MIB),
+            ]
+        );
+    }
+
+    #[test]
+    fn windows_fit_and_do_not_overlap() {
+        for shift in 23..=30 {
+            let size = 1u64 << shift;
+            let l = Layout::for_size(size).expect("fits");
+            let mut spans: Vec<_> = windows(&l)
+                .map(|(_, _, off, len)| (off, off + len))
+                .collect();
+            spans.sort();
+            assert!(spans[0].0 >= CTRL_SIZE as u64);
+            assert!(spans.last().expect("windows").1 <= size, "size {size:#x}");
+            for pair in spans.windows(2) {
+                assert!(pair[0].1 <= pair[1].0, "overlap at size {size:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn own_window_is_largest_and_sizes_distinct() {
+        let l = Layout::for_size(128 * MIB).expect("fits");
+        for p in 0..l.ports {
+            let sizes: Vec<_> = (0..l.mws as i32)
+                .map(|w| l.window_size(p, w).expect("size"))
+                .collect();
+            let own = sizes[(p % l.mws) as usize];
+            assert!(sizes.iter().all(|&s| s <= own));
+            let mut dedup = sizes.clone();
+            dedup.sort();
+            dedup.dedup();
+            assert_eq!(dedup.len(), sizes.len());
+        }
+    }
+
+    #[test]
+    fn too_small() {
+        assert_eq!(Layout::for_size(4 * MIB), Err(LayoutError::TooSmall));
+        assert_eq!(Layout::for_size(0), Err(LayoutError::TooSmall));
+        assert!(Layout::for_size(8 * MIB).is_ok());
+    }
+
+    #[test]
+    fn indices_are_checked() {
+        let l = Layout::for_size(64 * MIB).expect("fits");
+        assert_eq!(l.window(0, -1), None);
+        assert_eq!(l.window(0, 2), None);
+        assert_eq!(l.window(2, 0), None);
+        assert_eq!(l.window_size(2, 0), None);
+        assert_eq!(l.spad(0, -1), None);
+        assert_eq!(l.spad(0, 64), None);
+        assert_eq!(l.spad(2, 0), None);
+        let last = l.spad(1, 63).expect("spad exists");
+        assert!(last + 4 <= l.port_block(1) + PORT_BLOCK);
+        assert!(l.port_block(l.ports - 1) + PORT_BLOCK <= CTRL_SIZE);
     }
 }

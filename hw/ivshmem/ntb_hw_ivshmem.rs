@@ -24,8 +24,8 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::c_str;
-use kernel::prelude::*;
 use kernel::fmt;
+use kernel::prelude::*;
 use kernel::str::CString;
 use kernel::sync::Arc;
 
@@ -105,7 +105,8 @@ impl Shared {
     }
 
     fn peer_word(&self, field: usize) -> u32 {
-        self.port_word(self.peer, field).map_or(0, |w| w.load(Ordering::Acquire))
+        self.port_word(self.peer, field)
+            .map_or(0, |w| w.load(Ordering::Acquire))
     }
 
     fn db_valid(&self) -> u64 {
@@ -178,7 +179,18 @@ impl klib::timer::TimerCallback for Shared {
         // so that clients renegotiate.
         let up = self.link_enabled.load(Ordering::Acquire) && alive && enabled && !restarted;
         if self.link_up.swap(up, Ordering::AcqRel) != up {
-            pr_info!("{}: link {}\n", &*self.name, if up { "up" } else { "down" });
+            if up {
+                pr_info!("{}: link up\n", &*self.name);
+            } else if session == 0 {
+                pr_info!("{}: link down (peer left)\n", &*self.name);
+            } else if !alive {
+                // How long the peer's heartbeat has been still: the time
+                // it took to notice a dead peer.
+                let silent = w.stale.load(Ordering::Relaxed) * TICK_MS;
+                pr_info!("{}: link down (peer silent for {} ms)\n", &*self.name, silent);
+            } else {
+                pr_info!("{}: link down\n", &*self.name);
+            }
             self.ntb.link_event();
             if up {
                 self.resignal(!0);
@@ -274,7 +286,10 @@ impl ntb_hw::Hardware for Shared {
 
     fn peer_mw_get_addr(&self, widx: i32) -> Result<(u64, u64)> {
         let off = self.layout.window(self.peer, widx).ok_or(EINVAL)?;
-        Ok((self.shm.phys(off), self.layout.window_size(self.peer, widx).ok_or(EINVAL)?))
+        Ok((
+            self.shm.phys(off),
+            self.layout.window_size(self.peer, widx).ok_or(EINVAL)?,
+        ))
     }
 
     fn db_valid_mask(&self) -> u64 {
@@ -302,7 +317,8 @@ impl ntb_hw::Hardware for Shared {
     }
 
     fn db_set_mask(&self, bits: u64) -> Result {
-        self.db_mask.fetch_or(bits & self.db_valid(), Ordering::AcqRel);
+        self.db_mask
+            .fetch_or(bits & self.db_valid(), Ordering::AcqRel);
         Ok(())
     }
 
@@ -315,7 +331,10 @@ impl ntb_hw::Hardware for Shared {
     }
 
     fn peer_db_addr(&self, bit: i32) -> Result<DbAddr> {
-        let bit = u32::try_from(bit).ok().filter(|&b| b < self.vectors).ok_or(EINVAL)?;
+        let bit = u32::try_from(bit)
+            .ok()
+            .filter(|&b| b < self.vectors)
+            .ok_or(EINVAL)?;
         Ok(DbAddr {
             addr: self.regs_phys + regs::DOORBELL as u64,
             size: 4,
@@ -346,7 +365,10 @@ impl ntb_hw::Hardware for Shared {
 
     fn spad_write(&self, idx: i32, val: u32) -> Result {
         let off = self.layout.spad(self.port, idx).ok_or(EINVAL)?;
-        self.shm.u32_at(off).ok_or(EINVAL)?.store(val, Ordering::Release);
+        self.shm
+            .u32_at(off)
+            .ok_or(EINVAL)?
+            .store(val, Ordering::Release);
         Ok(())
     }
 
@@ -363,7 +385,10 @@ impl ntb_hw::Hardware for Shared {
     fn peer_spad_write(&self, pidx: i32, idx: i32, val: u32) -> Result {
         self.check_pidx(pidx)?;
         let off = self.layout.spad(self.peer, idx).ok_or(EINVAL)?;
-        self.shm.u32_at(off).ok_or(EINVAL)?.store(val, Ordering::Release);
+        self.shm
+            .u32_at(off)
+            .ok_or(EINVAL)?
+            .store(val, Ordering::Release);
         Ok(())
     }
 }
@@ -417,13 +442,21 @@ fn claim_header(name: &CStr, shm: &SharedMem, l: &Layout) -> Result {
         dword(layout::HDR_MW_OFFSET)?.store(l.mw_offset, Ordering::Relaxed);
         word(layout::HDR_VERSION)?.store(layout::VERSION, Ordering::Relaxed);
         dword(layout::HDR_MAGIC)?.store(layout::MAGIC, Ordering::Release);
-        pr_info!("{}: initialised shared memory layout v{}\n", name, layout::VERSION);
+        pr_info!(
+            "{}: initialised shared memory layout v{}\n",
+            name,
+            layout::VERSION
+        );
     }
 
     let magic = dword(layout::HDR_MAGIC)?.load(Ordering::Acquire);
     let version = word(layout::HDR_VERSION)?.load(Ordering::Relaxed);
     if magic != layout::MAGIC {
-        pr_err!("{}: shared memory has an unknown header (magic {:#018x})\n", name, magic);
+        pr_err!(
+            "{}: shared memory has an unknown header (magic {:#018x})\n",
+            name,
+            magic
+        );
         return Err(EINVAL);
     }
     if version != layout::VERSION {
@@ -468,7 +501,10 @@ impl pci::Driver for Driver {
     type Data = Ivshmem;
     const NAME: &'static CStr = c_str!("ntb_hw_ivshmem");
     const ID_TABLE: &'static [pci::DeviceId] = &[
-        pci::DeviceId::new(regs::PCI_VENDOR_ID_REDHAT_QUMRANET, regs::PCI_DEVICE_ID_IVSHMEM),
+        pci::DeviceId::new(
+            regs::PCI_VENDOR_ID_REDHAT_QUMRANET,
+            regs::PCI_DEVICE_ID_IVSHMEM,
+        ),
         pci::DeviceId::END,
     ];
 
@@ -482,16 +518,28 @@ impl pci::Driver for Driver {
         let (regs_phys, _) = dev.resource(regs::BAR_REGS);
         let (shm_phys, shm_len) = dev.resource(regs::BAR_SHM);
         if shm_len == 0 {
-            pr_err!("{}: no shared memory (BAR 2): is the device ivshmem-doorbell on a server?\n", name);
+            pr_err!(
+                "{}: no shared memory (BAR 2): is the device ivshmem-doorbell on a server?\n",
+                name
+            );
             return Err(ENODEV);
         }
         let layout = Layout::for_size(shm_len).map_err(|_| {
-            pr_err!("{}: shared memory of {:#x} bytes is too small for the NTB layout\n", name, shm_len);
+            pr_err!(
+                "{}: shared memory of {:#x} bytes is too small for the NTB layout\n",
+                name,
+                shm_len
+            );
             EINVAL
         })?;
         let port = regs.read32(regs::IVPOSITION);
         if port >= layout.ports {
-            pr_err!("{}: peer id {} is beyond the layout's {} ports\n", name, port, layout.ports);
+            pr_err!(
+                "{}: peer id {} is beyond the layout's {} ports\n",
+                name,
+                port,
+                layout.ports
+            );
             return Err(EINVAL);
         }
         let shm = Arc::new(SharedMem::map(shm_phys, shm_len as usize)?, GFP_KERNEL)?;
@@ -556,7 +604,10 @@ impl pci::Driver for Driver {
                 shared: shared.clone(),
                 vector: v,
             };
-            irqs.push(KBox::pin_init(irq::Registration::new(irq, name, handler), GFP_KERNEL)?, GFP_KERNEL)?;
+            irqs.push(
+                KBox::pin_init(irq::Registration::new(irq, name, handler), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
         }
         let ivshmem = Ivshmem {
             shared,

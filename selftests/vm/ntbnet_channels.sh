@@ -1,0 +1,60 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# vm-args: -n 2 -t 300 -c 4
+#
+# ntbnet: queue count and ring size change (ethtool -L/-G) while TCP
+# streams flow; the link renegotiates (fewer queues on either side win),
+# traffic goes on, limits are enforced.
+. /extra/lib.sh
+ktap_plan 12
+
+ktap_check "channels: ntb0 up" ntb_up
+ktap_check "channels: carrier" wait_for 30 ntb_carrier
+wait_for 30 ping -c 1 -W 1 "$PEER"
+max=$($ETHTOOL -l ntb0 | awk '/^Combined:/ { print $2; exit }')
+cur=$($ETHTOOL -l ntb0 | awk '/^Combined:/ { n++; if (n == 2) print $2 }')
+ktap_result "channels: default $cur of $max (4 CPUs)" "$([ "$cur" = 4 ]; echo $?)"
+ktap_result "channels: more than the maximum refused" \
+	"$($ETHTOOL -L ntb0 combined $((max + 1)) 2>/dev/null; [ $? != 0 ]; echo $?)"
+ktap_result "channels: ring size 100 (not a power of two) refused" \
+	"$($ETHTOOL -G ntb0 rx 100 2>/dev/null; [ $? != 0 ]; echo $?)"
+ntb_barrier 6401
+
+# A 30 s, 4-stream transfer from host 1 to host 0 while both hosts change
+# their queue counts and ring sizes.
+if [ "$HOST" = 0 ]; then
+	timeout 120 $IPERF -s -1 > /tmp/iperf.log 2>&1 &
+	steps="-L:2 -G:512 -L:3 -G:128 -L:4"
+else
+	sleep 1
+	timeout 120 $IPERF -c "$PEER" -t 30 -P 4 > /tmp/iperf.log 2>&1 &
+	steps="-L:1 -L:4 -G:1024 -L:2 -G:256"
+fi
+sleep 3
+ok=0
+for s in $steps; do
+	case $s in
+	-L:*) $ETHTOOL -L ntb0 combined ${s#-L:} || ok=1 ;;
+	-G:*) $ETHTOOL -G ntb0 rx ${s#-G:} tx ${s#-G:} || ok=1 ;;
+	esac
+	sleep 4
+done
+ktap_result "channels: 5 changes under traffic" $ok
+wait $!
+rc=$?
+grep -E 'SUM.*(sender|receiver)' /tmp/iperf.log | sed 's/^/# /'
+ktap_result "channels: TCP streams survived" $rc
+ntb_barrier 6402
+
+# Host 0 ends with 4 queues, host 1 with 2: the link runs 2.
+ktap_check "channels: link back up" wait_for 30 ntb_carrier
+n=$(ls -d /sys/class/net/ntb0/queues/tx-* | wc -l)
+ktap_result "channels: the smaller count wins ($n tx queues)" "$([ "$n" = 2 ]; echo $?)"
+ring=$($ETHTOOL -g ntb0 | awk '/^RX:/ { n++; if (n == 2) print $2 }')
+ktap_result "channels: ring size agreed ($ring)" "$([ "$ring" = 256 ] || [ "$ring" = 128 ]; echo $?)"
+wait_for 20 ping -c 1 -W 1 "$PEER"
+ktap_check "channels: ping, no loss" sh -c "ping -c 10 -i 0.2 $PEER | grep -q ' 0% packet loss'"
+ntb_barrier 6403
+bad=$(ntb_stat_sum '^q[0-9]+_bad_')
+ktap_result "channels: no protocol errors" "$bad"
+ktap_finished

@@ -1,0 +1,1209 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The NTB irq domain: per-queue interrupts that a peer raises through the
+//! NTB (Documentation/irq-domain.md).
+//!
+//! A driver creates one [`IrqDomain`] per NTB device with a number of
+//! queues and asks for "queue `q`'s interrupt" in that zero-based index
+//! space ([`IrqDomain::request`]). It gets a Linux IRQ, named `<name>-q<q>`
+//! in /proc/interrupts, and a [`Trigger`]: what the peer writes where to
+//! raise it, which the driver publishes to the peer. The peer resolves a
+//! published trigger with [`PeerTrigger::new`] and raises the interrupt
+//! with [`PeerTrigger::fire`]. When a trigger changes (the interrupt moved
+//! to another CPU), [`Owner::trigger_changed`] says so, and the driver
+//! publishes it again.
+//!
+//! Two backends sit behind that interface ([`Backend`]):
+//!
+//! - MSI: a hierarchical irq domain whose parent is the MSI parent domain
+//!   of the NTB's PCI device (the x86 vector domain, or the interrupt
+//!   remapping domain). The parent composes each interrupt's MSI message;
+//!   the domain's `irq_chip` captures it in `irq_write_msi_msg`. The last
+//!   inbound memory window is translated onto the MSI address range, so a
+//!   peer's 32-bit write of the message data at `address - window base` in
+//!   its outbound window arrives as that MSI. This is the per-device NTB
+//!   domain Thomas Gleixner sketched, built from the irqdomain helpers that
+//!   6.12 exports (it does not export `msi_create_device_irq_domain()`).
+//! - Doorbell: a linear domain cascaded from the NTB doorbell interrupts.
+//!   Queue `q` rings one doorbell bit ([`DbMap`]); the driver feeds the
+//!   NTB core's `db_event` into [`IrqDomain::db_event`], which raises the
+//!   queues of the bits that rang (`generic_handle_domain_irq`).
+//!
+//! [`Mode`] chooses: MSI when the device has a spare window that can be
+//! translated onto the MSI range and an MSI parent domain, doorbells
+//! otherwise; either can be forced.
+//!
+//! The domain is visible under /sys/kernel/debug/irq/domains as
+//! `<name>-msi` or `<name>-db`.
+
+use crate::klib::bindings;
+use crate::klib::irq_index::{DbMap, IndexError, IndexSpace, PackedMsg, WindowAlign, MAX_QUEUES};
+pub use crate::klib::irq_index::{MsiWindow, Trigger};
+use crate::klib::{irq, ntb, pci};
+use core::ptr::{addr_of_mut, null_mut};
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use kernel::c_str;
+use kernel::device::Device;
+use kernel::error::to_result;
+use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
+use kernel::fmt;
+use kernel::new_mutex;
+use kernel::prelude::*;
+use kernel::str::{CStr, CString};
+use kernel::sync::Mutex;
+use kernel::types::{ARef, Opaque};
+
+/// An error code that 6.12's `kernel::error::code` lacks.
+fn errno(e: u32) -> Error {
+    Error::from_errno(-(e as c_int))
+}
+
+/// Which backend a domain should use (a driver's module parameter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// MSI when the NTB can do it, doorbells otherwise.
+    Auto,
+    /// MSI, or fail.
+    Msi,
+    /// Doorbells.
+    Doorbell,
+}
+
+impl Mode {
+    /// Parses a module parameter: `auto` (or empty), `msi`, `doorbell`
+    /// (or `db`).
+    pub fn parse(s: &[u8]) -> Result<Self> {
+        match s {
+            b"" | b"auto" => Ok(Mode::Auto),
+            b"msi" => Ok(Mode::Msi),
+            b"doorbell" | b"db" => Ok(Mode::Doorbell),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// The module's `irq_mode` parameter. A module gets the parameter by
+    /// defining `NTBNET_IRQ_MODE_PARAM` in its C helper file before it
+    /// includes `src/helpers.c`; without it this is [`Mode::Auto`].
+    pub fn from_param() -> Result<Self> {
+        // SAFETY: The helper returns the parameter, read-only after load, or
+        // a static string; either is NUL-terminated and lives as long as the
+        // module.
+        let s = unsafe { CStr::from_char_ptr(bindings::ntbnet_irq_mode_param()) };
+        Self::parse(s.as_bytes()).inspect_err(|_| {
+            pr_err!("irq_mode={}: expected auto, msi or doorbell\n", s);
+        })
+    }
+}
+
+/// The MSI address range of this machine (x86: the local APIC's 1 MiB at
+/// 0xfee00000), as a window whose offsets are relative to its base: what
+/// [`IrqDomain::new_msi`] takes when inbound writes arrive untranslated.
+pub fn msi_range() -> Result<MsiWindow> {
+    let (mut base, mut size) = (0, 0);
+    // SAFETY: Both outputs are valid.
+    to_result(unsafe { bindings::ntbnet_msi_address_range(&mut base, &mut size) })?;
+    Ok(MsiWindow { base, size })
+}
+
+/// The backend a domain uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Peer writes of MSI messages through a memory window.
+    Msi,
+    /// NTB doorbell bits, cascaded.
+    Doorbell,
+}
+
+impl Backend {
+    /// `"msi"` or `"db"`, the suffix of the domain's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Msi => "msi",
+            Backend::Doorbell => "db",
+        }
+    }
+}
+
+/// How to build an NTB irq domain.
+pub struct Config<'a> {
+    /// Name prefix: the domain is `<name>-msi` or `<name>-db`, queue `q`'s
+    /// interrupt `<name>-q<q>` (e.g. `ntb0-q3`).
+    pub name: &'a CStr,
+    /// Queues, at most [`MAX_QUEUES`]: the index space is `0..queues`.
+    pub queues: u32,
+    /// Backend choice.
+    pub mode: Mode,
+    /// Doorbell bits the doorbell backend may use (0: all valid bits).
+    /// Both hosts must use the same mask: queue `q` rings the `q % n`-th of
+    /// the `n` bits set.
+    pub db_mask: u64,
+    /// Inbound memory windows the driver keeps for itself (from index 0):
+    /// the MSI backend takes the last window and needs one beyond these.
+    pub data_windows: u32,
+}
+
+/// What an [`IrqDomain`] holds for its owner and calls back into.
+pub trait Owner: Send + Sync + 'static {
+    /// The handler of one queue interrupt.
+    type Handler: irq::Handler + 'static;
+
+    /// The trigger of requested queue `queue` changed: its interrupt moved
+    /// (affinity change, CPU hotplug) and the parent composed a new MSI
+    /// message. Publish `trigger` to the peer; until the peer uses it, the
+    /// old one still raises the interrupt (the old vector is released when
+    /// the first interrupt arrives through the new one).
+    ///
+    /// Called in atomic context (with the IRQ descriptor lock held,
+    /// interrupts off, possibly in hard interrupt context and possibly
+    /// while [`IrqDomain::request`] of that queue runs): store the trigger
+    /// and defer anything that sleeps. Never called by the doorbell
+    /// backend, whose triggers do not change.
+    fn trigger_changed(&self, _queue: u32, _trigger: Trigger) {}
+}
+
+/// A requested queue interrupt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vector {
+    /// The Linux IRQ number.
+    pub irq: u32,
+    /// How the peer raises it.
+    pub trigger: Trigger,
+}
+
+/// What the backend needs at run time.
+enum Hw {
+    Msi {
+        /// The inbound window's translation onto the MSI range.
+        window: MsiWindow,
+        /// The window's index, which the peer writes through.
+        widx: u32,
+        /// The NTB device whose window is translated (`None`: a PCI device
+        /// whose inbound writes arrive untranslated, as in the tests).
+        ntb: Option<NtbRef>,
+    },
+    Doorbell {
+        ntb: NtbRef,
+        map: DbMap,
+    },
+}
+
+/// A counted reference to an NTB device.
+///
+/// # Invariants
+///
+/// `dev` holds a reference to the `struct device` embedded in the
+/// `ntb_dev` at `ntb`. `ntb_unregister_device()` waits until the last
+/// reference is gone, so the `ntb_dev` and its operations stay valid.
+struct NtbRef {
+    ntb: *mut bindings::ntb_dev,
+    _dev: ARef<Device>,
+}
+
+impl NtbRef {
+    fn new(ntb: &ntb::Device) -> Self {
+        let raw = ntb.as_raw();
+        // SAFETY: `raw` is a registered NTB device (type invariant of
+        // `ntb::Device`); taking a reference on its embedded device keeps it
+        // registered until `ntb_unregister_device` can complete.
+        let dev = unsafe { Device::get_device(addr_of_mut!((*raw).dev).cast()) };
+        // INVARIANT: `dev` is the device of `raw`.
+        Self {
+            ntb: raw,
+            _dev: dev,
+        }
+    }
+}
+
+/// One requested queue.
+struct Slot<H: irq::Handler> {
+    irq: u32,
+    reg: Pin<KBox<irq::Registration<H>>>,
+}
+
+/// The requested queues.
+struct Slots<H: irq::Handler> {
+    index: IndexSpace,
+    slots: KVec<Option<Slot<H>>>,
+}
+
+/// What the interrupt core's callbacks reach through `host_data` and
+/// `chip_data`. Pinned: its address is handed to C.
+#[pin_data]
+struct Inner<T: Owner> {
+    /// The irq domain, set once it is created, before any interrupt
+    /// exists.
+    domain: AtomicPtr<bindings::irq_domain>,
+    hw: Hw,
+    queues: u32,
+    /// The captured message of each queue, a `PackedMsg` (MSI backend).
+    msgs: KVec<AtomicU64>,
+    /// Whether each queue is requested: its changes are reported, and
+    /// doorbells raise it.
+    active: KVec<AtomicBool>,
+    #[pin]
+    slots: Mutex<Slots<T::Handler>>,
+    owner: T,
+    name: CString,
+    node: c_int,
+    /// A stand-in MSI descriptor naming the PCI device, for the parent's
+    /// allocation info: interrupt remapping programs the requester ID of
+    /// `desc.dev` into each entry, and the peer's writes through the NTB
+    /// carry that ID.
+    #[pin]
+    desc: Opaque<bindings::msi_desc>,
+    _pdev: ARef<Device>,
+}
+
+impl<T: Owner> Inner<T> {
+    fn domain(&self) -> *mut bindings::irq_domain {
+        self.domain.load(Ordering::Acquire)
+    }
+
+    fn backend(&self) -> Backend {
+        match self.hw {
+            Hw::Msi { .. } => Backend::Msi,
+            Hw::Doorbell { .. } => Backend::Doorbell,
+        }
+    }
+
+    fn is_active(&self, queue: u32) -> bool {
+        self.active
+            .get(queue as usize)
+            .is_some_and(|a| a.load(Ordering::SeqCst))
+    }
+
+    fn set_active(&self, queue: u32, on: bool) {
+        if let Some(a) = self.active.get(queue as usize) {
+            a.store(on, Ordering::SeqCst);
+        }
+    }
+
+    fn trigger(&self, queue: u32) -> Option<Trigger> {
+        match &self.hw {
+            Hw::Msi { widx, .. } => {
+                let raw = self.msgs.get(queue as usize)?.load(Ordering::SeqCst);
+                let (offset, data) = PackedMsg::from_raw(raw).get()?;
+                Some(Trigger::Msi {
+                    window: *widx,
+                    offset,
+                    data,
+                })
+            }
+            Hw::Doorbell { map, .. } => {
+                if queue >= self.queues {
+                    return None;
+                }
+                map.bit_for(queue).map(|bit| Trigger::Doorbell { bit })
+            }
+        }
+    }
+
+    /// Stores the message composed for `queue` and reports a change of a
+    /// requested queue's trigger. Atomic context.
+    fn capture(&self, queue: u32, addr: u64, data: u32) {
+        let Hw::Msi { window, widx, .. } = &self.hw else {
+            return;
+        };
+        let Some(slot) = self.msgs.get(queue as usize) else {
+            return;
+        };
+        let packed = match window.offset(addr) {
+            Some(off) => PackedMsg::new(off, data),
+            None => {
+                pr_warn!(
+                    "{}: queue {}: MSI address {:#x} is outside the window {:#x}+{:#x}\n",
+                    &*self.name,
+                    queue,
+                    addr,
+                    window.base,
+                    window.size
+                );
+                PackedMsg::NONE
+            }
+        };
+        // Pairs with `request`: it sets `active` and then reads the
+        // message, this stores the message and then reads `active`, both
+        // sequentially consistent, so a change is either reported or read.
+        let old = PackedMsg::from_raw(slot.swap(packed.raw(), Ordering::SeqCst));
+        if old != packed && self.is_active(queue) {
+            if let Some((offset, data)) = packed.get() {
+                self.owner.trigger_changed(
+                    queue,
+                    Trigger::Msi {
+                        window: *widx,
+                        offset,
+                        data,
+                    },
+                );
+            }
+        }
+    }
+
+    fn forget(&self, queue: u32) {
+        if let Some(slot) = self.msgs.get(queue as usize) {
+            slot.store(PackedMsg::NONE.raw(), Ordering::SeqCst);
+        }
+    }
+
+    /// Allocates the Linux IRQ of `queue` in the domain.
+    fn map(&self, queue: u32) -> Result<u32> {
+        let domain = self.domain();
+        match self.hw {
+            Hw::Msi { .. } => {
+                let mut info = bindings::msi_alloc_info_t::default();
+                // SAFETY: `info` is a valid allocation info to fill; `desc`
+                // lives as long as the domain.
+                to_result(unsafe {
+                    bindings::ntbnet_msi_parent_info(&mut info, self.desc.get(), queue as c_ulong)
+                })?;
+                // SAFETY: `domain` is this hierarchical domain; `info` is the
+                // argument its `alloc` callback (`Adapter::msi_alloc`) and
+                // the parent's expect, and lives across the call.
+                let virq = unsafe {
+                    bindings::ntbnet_irq_domain_alloc_spread(
+                        domain,
+                        (&mut info as *mut bindings::msi_alloc_info_t).cast(),
+                        queue,
+                        self.node,
+                    )
+                };
+                to_result(virq)?;
+                Ok(virq as u32)
+            }
+            Hw::Doorbell { .. } => {
+                // SAFETY: `domain` is this linear domain; `queue` is below
+                // its size.
+                let virq = unsafe { bindings::irq_create_mapping(domain, queue as c_ulong) };
+                if virq == 0 {
+                    return Err(ENOMEM);
+                }
+                Ok(virq)
+            }
+        }
+    }
+
+    /// Requests `queue`'s interrupt, already claimed in the index space.
+    fn setup(&self, queue: u32, handler: T::Handler) -> Result<(Slot<T::Handler>, Trigger)> {
+        let name = CString::try_from_fmt(fmt!("{}-q{}", &*self.name, queue))?;
+        let virq = self.map(queue)?;
+        // SAFETY: `virq` was just allocated in this domain and has no
+        // handler; disposing of it frees it in every level.
+        let dispose =
+            kernel::types::ScopeGuard::new(|| unsafe { bindings::irq_dispose_mapping(virq) });
+        let reg = KBox::pin_init(irq::Registration::new(virq, name, handler), GFP_KERNEL)?;
+        self.set_active(queue, true);
+        let Some(trigger) = self.trigger(queue) else {
+            self.set_active(queue, false);
+            drop(reg);
+            pr_err!(
+                "{}: queue {}: no trigger for the peer\n",
+                &*self.name,
+                queue
+            );
+            return Err(errno(bindings::EADDRNOTAVAIL));
+        };
+        dispose.dismiss();
+        Ok((Slot { irq: virq, reg }, trigger))
+    }
+
+    /// Frees a requested queue's interrupt: the handler, then the IRQ.
+    fn teardown(&self, queue: u32, slot: Slot<T::Handler>) {
+        self.set_active(queue, false);
+        let Slot { irq, reg } = slot;
+        drop(reg);
+        // SAFETY: `irq` was allocated in this domain by `map` and its
+        // handler is freed.
+        unsafe { bindings::irq_dispose_mapping(irq) };
+        self.forget(queue);
+    }
+}
+
+/// A per-device NTB irq domain; see the module documentation.
+///
+/// # Invariants
+///
+/// `inner.domain` is an irq domain created on `fwnode` whose host data and
+/// chip data point to `inner`; it is removed, with every interrupt in it,
+/// before `inner` is freed.
+pub struct IrqDomain<T: Owner> {
+    inner: Pin<KBox<Inner<T>>>,
+    fwnode: *mut bindings::fwnode_handle,
+}
+
+// SAFETY: The raw pointers are the domain's own C objects, usable from any
+// thread; the interrupt core serialises its callbacks, the slots are under
+// a mutex, the rest is atomics or immutable.
+unsafe impl<T: Owner> Send for IrqDomain<T> {}
+// SAFETY: See above.
+unsafe impl<T: Owner> Sync for IrqDomain<T> {}
+// SAFETY: `Inner` is reached from interrupt callbacks on any CPU; see above.
+unsafe impl<T: Owner> Send for Inner<T> {}
+// SAFETY: See above.
+unsafe impl<T: Owner> Sync for Inner<T> {}
+
+impl<T: Owner> IrqDomain<T> {
+    /// Creates the domain of an NTB device (peer index 0).
+    ///
+    /// With [`Mode::Auto`] an NTB that cannot do MSI gets the doorbell
+    /// backend and a log line saying why; with [`Mode::Msi`] that is an
+    /// error. The MSI backend needs the link up (the NTB API gives a
+    /// window's alignment only then): create the domain in the link-up
+    /// work, before publishing triggers; created with the link down, the
+    /// domain uses doorbells. The MSI backend translates the last inbound
+    /// window now and clears it when the domain is dropped. Drop the domain
+    /// in the client's `remove` at the latest: it holds the NTB device.
+    pub fn new(ntb: &ntb::Device, cfg: &Config<'_>, owner: T) -> Result<Self> {
+        if cfg.queues == 0 || cfg.queues > MAX_QUEUES {
+            return Err(EINVAL);
+        }
+        let raw = ntb.as_raw();
+        // SAFETY: Every NTB hardware driver sets `pdev` before registering
+        // the device, and the PCI device outlives it.
+        let pdev = unsafe { pci::Device::from_raw((*raw).pdev) };
+        if cfg.mode != Mode::Doorbell {
+            match Self::ntb_msi_window(ntb, cfg) {
+                Ok((window, widx, parent)) => {
+                    let hw = Hw::Msi {
+                        window,
+                        widx,
+                        ntb: Some(NtbRef::new(ntb)),
+                    };
+                    let created = Self::create(pdev, parent, hw, cfg.name, cfg.queues, owner);
+                    if created.is_err() {
+                        // SAFETY: The device is registered; the window was
+                        // translated by `ntb_msi_window`.
+                        unsafe { bindings::ntb_mw_clear_trans(raw, 0, widx as c_int) };
+                    }
+                    return created;
+                }
+                Err(e) if cfg.mode == Mode::Msi => return Err(e),
+                Err(_) => {}
+            }
+        }
+        // SAFETY: The device is registered (type invariant of `ntb::Device`).
+        let valid = unsafe { bindings::ntb_db_valid_mask(raw) };
+        let mask = if cfg.db_mask == 0 {
+            valid
+        } else {
+            cfg.db_mask & valid
+        };
+        let map = DbMap::new(mask).map_err(|_| {
+            pr_err!(
+                "{}: no doorbell bits for the irq domain (mask {:#x}, valid {:#x})\n",
+                cfg.name,
+                cfg.db_mask,
+                valid
+            );
+            EINVAL
+        })?;
+        let hw = Hw::Doorbell {
+            ntb: NtbRef::new(ntb),
+            map,
+        };
+        Self::create(pdev, null_mut(), hw, cfg.name, cfg.queues, owner)
+    }
+
+    /// Creates an MSI-backend domain for a PCI device whose inbound writes
+    /// to `window` arrive on the MSI range, untranslated by any NTB: the
+    /// trigger offsets are relative to `window.base`, window index `widx`.
+    /// Used by tests, where a DMA engine plays the peer.
+    pub fn new_msi(
+        pdev: &pci::Device,
+        name: &CStr,
+        queues: u32,
+        window: MsiWindow,
+        widx: u32,
+        owner: T,
+    ) -> Result<Self> {
+        if queues == 0 || queues > MAX_QUEUES {
+            return Err(EINVAL);
+        }
+        // SAFETY: `pdev` is a valid PCI device.
+        let parent = unsafe { bindings::ntbnet_pci_msi_parent(pdev.as_raw()) };
+        if parent.is_null() {
+            pr_err!("{}: {} has no MSI parent domain\n", name, pdev.name());
+            return Err(ENODEV);
+        }
+        let hw = Hw::Msi {
+            window,
+            widx,
+            ntb: None,
+        };
+        Self::create(pdev, parent, hw, name, queues, owner)
+    }
+
+    /// Checks that an NTB device can do MSI and translates its last
+    /// inbound window onto the MSI range; returns the window, its index and
+    /// the parent domain.
+    fn ntb_msi_window(
+        ntb: &ntb::Device,
+        cfg: &Config<'_>,
+    ) -> Result<(MsiWindow, u32, *mut bindings::irq_domain)> {
+        let forced = cfg.mode == Mode::Msi;
+        let name = cfg.name;
+        let fail = |e: Error, why: core::fmt::Arguments<'_>| {
+            if forced {
+                pr_err!("{}: MSI backend unavailable: {}\n", name, why);
+            } else {
+                pr_info!(
+                    "{}: MSI backend unavailable: {}; using the doorbell backend\n",
+                    name,
+                    why
+                );
+            }
+            e
+        };
+        let raw = ntb.as_raw();
+        // SAFETY: The device is registered, and so is its PCI device.
+        let parent = unsafe { bindings::ntbnet_pci_msi_parent((*raw).pdev) };
+        if parent.is_null() {
+            return Err(fail(
+                ENODEV,
+                fmt!("{} has no MSI parent domain", ntb.pci_name()),
+            ));
+        }
+        let (mut base, mut size) = (0u64, 0u64);
+        // SAFETY: Both outputs are valid.
+        if unsafe { bindings::ntbnet_msi_address_range(&mut base, &mut size) } != 0 {
+            return Err(fail(
+                errno(bindings::EOPNOTSUPP),
+                fmt!("no MSI address range on this architecture"),
+            ));
+        }
+        // SAFETY: The device is registered.
+        let mws = unsafe { bindings::ntb_mw_count(raw, 0) };
+        let spare = u32::try_from(mws).unwrap_or(0);
+        if spare <= cfg.data_windows {
+            return Err(fail(
+                ENOSPC,
+                fmt!(
+                    "no spare memory window ({} windows, {} for data)",
+                    mws,
+                    cfg.data_windows
+                ),
+            ));
+        }
+        let widx = spare - 1;
+        // `ntb_mw_get_align()` answers only with the link up: on some NTBs
+        // (Switchtec) the window depends on the peer's configuration.
+        if !ntb.link_is_up() {
+            return Err(fail(
+                errno(bindings::ENOTCONN),
+                fmt!("the link is down, and a window's alignment is known only with the link up"),
+            ));
+        }
+        let mut align = WindowAlign {
+            addr_align: 0,
+            size_align: 0,
+            size_max: 0,
+        };
+        // SAFETY: The device is registered; the outputs are valid.
+        let ret = unsafe {
+            bindings::ntb_mw_get_align(
+                raw,
+                0,
+                widx as c_int,
+                &mut align.addr_align,
+                &mut align.size_align,
+                &mut align.size_max,
+            )
+        };
+        if ret != 0 {
+            return Err(fail(
+                Error::from_errno(ret),
+                fmt!("window {}: no alignment ({})", widx, ret),
+            ));
+        }
+        let window = MsiWindow::place(base, size, &align).map_err(|_| {
+            fail(
+                ERANGE,
+                fmt!(
+                    "window {} (align {:#x}, size align {:#x}, max {:#x}) cannot reach the MSI range {:#x}+{:#x}",
+                    widx,
+                    align.addr_align,
+                    align.size_align,
+                    align.size_max,
+                    base,
+                    size
+                ),
+            )
+        })?;
+        // SAFETY: The device is registered; `window` obeys its alignment.
+        let ret =
+            unsafe { bindings::ntb_mw_set_trans(raw, 0, widx as c_int, window.base, window.size) };
+        if ret != 0 {
+            return Err(fail(
+                Error::from_errno(ret),
+                fmt!(
+                    "window {} cannot be translated onto the MSI range {:#x}+{:#x} ({})",
+                    widx,
+                    window.base,
+                    window.size,
+                    ret
+                ),
+            ));
+        }
+        pr_info!(
+            "{}: MSI backend: window {} translated onto {:#x}+{:#x}\n",
+            name,
+            widx,
+            window.base,
+            window.size
+        );
+        Ok((window, widx, parent))
+    }
+
+    fn create(
+        pdev: &pci::Device,
+        parent: *mut bindings::irq_domain,
+        hw: Hw,
+        name: &CStr,
+        queues: u32,
+        owner: T,
+    ) -> Result<Self> {
+        let index = IndexSpace::new(queues).map_err(|_| EINVAL)?;
+        let mut msgs = KVec::with_capacity(queues as usize, GFP_KERNEL)?;
+        let mut active = KVec::with_capacity(queues as usize, GFP_KERNEL)?;
+        let mut slots = KVec::with_capacity(queues as usize, GFP_KERNEL)?;
+        for _ in 0..queues {
+            msgs.push(AtomicU64::new(PackedMsg::NONE.raw()), GFP_KERNEL)?;
+            active.push(AtomicBool::new(false), GFP_KERNEL)?;
+            slots.push(None, GFP_KERNEL)?;
+        }
+        let backend = match hw {
+            Hw::Msi { .. } => Backend::Msi,
+            Hw::Doorbell { .. } => Backend::Doorbell,
+        };
+        let dev = pdev.as_dev();
+        // SAFETY: `dev` is the device of a valid PCI device; the reference
+        // keeps it valid for the stand-in descriptor.
+        let pdev_ref = unsafe { Device::get_device(dev.cast()) };
+        // SAFETY: `dev` is valid.
+        let node = unsafe { bindings::ntbnet_dev_to_node(dev) };
+        let inner = KBox::pin_init(
+            try_pin_init!(Inner {
+                domain: AtomicPtr::new(null_mut()),
+                hw,
+                queues,
+                msgs,
+                active,
+                slots <- new_mutex!(Slots { index, slots }),
+                owner,
+                name: name.to_cstring()?,
+                node,
+                // SAFETY: A zeroed `msi_desc` that names the device is all
+                // the parents read from it.
+                desc <- Opaque::ffi_init(move |d: *mut bindings::msi_desc| unsafe {
+                    d.write(bindings::msi_desc::default());
+                    (*d).dev = dev;
+                }),
+                _pdev: pdev_ref,
+            }),
+            GFP_KERNEL,
+        )?;
+
+        let dname = CString::try_from_fmt(fmt!("{}-{}", name, backend.name()))?;
+        // SAFETY: `dname` is a valid string; the fwnode copies it.
+        let fwnode = unsafe { bindings::irq_domain_alloc_named_fwnode(dname.as_char_ptr()) };
+        if fwnode.is_null() {
+            return Err(ENOMEM);
+        }
+        let host = &*inner as *const Inner<T> as *mut c_void;
+        // SAFETY: `fwnode` is ours; the operations are static; `host` is
+        // the pinned `inner`, which outlives the domain (invariant of
+        // `IrqDomain`). `parent` is the device's MSI parent domain.
+        let domain = unsafe {
+            match backend {
+                Backend::Msi => bindings::irq_domain_create_hierarchy(
+                    parent,
+                    0,
+                    queues,
+                    fwnode,
+                    &Adapter::<T>::MSI_OPS,
+                    host,
+                ),
+                Backend::Doorbell => {
+                    bindings::irq_domain_create_linear(fwnode, queues, &DB_OPS, host)
+                }
+            }
+        };
+        if domain.is_null() {
+            // SAFETY: `fwnode` is unused.
+            unsafe { bindings::irq_domain_free_fwnode(fwnode) };
+            return Err(ENOMEM);
+        }
+        inner.domain.store(domain, Ordering::Release);
+        // INVARIANT: The domain was created on `fwnode` with `inner`.
+        Ok(Self { inner, fwnode })
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.inner.backend()
+    }
+
+    /// The size of the index space.
+    pub fn queues(&self) -> u32 {
+        self.inner.queues
+    }
+
+    /// The owner given at creation.
+    pub fn owner(&self) -> &T {
+        &self.inner.owner
+    }
+
+    /// Requests queue `queue`'s interrupt for `handler`: allocates its IRQ
+    /// (named `<name>-q<queue>`, on a CPU of its own when there are enough)
+    /// and returns it with the trigger to publish to the peer.
+    ///
+    /// `EBUSY` if the queue is requested, `EINVAL` if out of range.
+    pub fn request(&self, queue: u32, handler: T::Handler) -> Result<Vector> {
+        let inner = &*self.inner;
+        let mut slots = inner.slots.lock();
+        slots.index.claim(queue).map_err(|e| match e {
+            IndexError::Busy => EBUSY,
+            _ => EINVAL,
+        })?;
+        match inner.setup(queue, handler) {
+            Ok((slot, trigger)) => {
+                let irq = slot.irq;
+                if let Some(s) = slots.slots.get_mut(queue as usize) {
+                    *s = Some(slot);
+                }
+                Ok(Vector { irq, trigger })
+            }
+            Err(e) => {
+                let _ = slots.index.release(queue);
+                Err(e)
+            }
+        }
+    }
+
+    /// The current trigger of a requested queue.
+    pub fn trigger(&self, queue: u32) -> Option<Trigger> {
+        if !self.inner.is_active(queue) {
+            return None;
+        }
+        self.inner.trigger(queue)
+    }
+
+    /// The Linux IRQ of a requested queue.
+    pub fn irq(&self, queue: u32) -> Option<u32> {
+        let slots = self.inner.slots.lock();
+        slots.slots.get(queue as usize)?.as_ref().map(|s| s.irq)
+    }
+
+    /// Frees queue `queue`'s interrupt; `EINVAL` if it is not requested.
+    pub fn free(&self, queue: u32) -> Result {
+        let inner = &*self.inner;
+        let mut slots = inner.slots.lock();
+        slots.index.release(queue).map_err(|_| EINVAL)?;
+        if let Some(slot) = slots.slots.get_mut(queue as usize).and_then(Option::take) {
+            inner.teardown(queue, slot);
+        }
+        Ok(())
+    }
+
+    /// Frees every requested interrupt.
+    pub fn free_all(&self) {
+        let inner = &*self.inner;
+        let mut slots = inner.slots.lock();
+        for queue in 0..inner.queues {
+            if slots.index.release(queue).is_ok() {
+                if let Some(slot) = slots.slots.get_mut(queue as usize).and_then(Option::take) {
+                    inner.teardown(queue, slot);
+                }
+            }
+        }
+    }
+
+    /// Feeds a doorbell event to the doorbell backend: call it from the
+    /// NTB client's `db_event` (interrupt context). Reads and clears the
+    /// vector's pending bits that the domain uses and raises the queue
+    /// interrupts of each; returns whether there were any. Bits outside
+    /// [`Config::db_mask`] are left for the caller. Does nothing for the
+    /// MSI backend.
+    pub fn db_event(&self, vector: u32) -> bool {
+        let inner = &*self.inner;
+        let Hw::Doorbell { ntb, map } = &inner.hw else {
+            return false;
+        };
+        let raw = ntb.ntb;
+        // SAFETY: The device stays registered while `NtbRef` lives.
+        let bits = unsafe {
+            bindings::ntb_db_read(raw) & bindings::ntb_db_vector_mask(raw, vector as c_int)
+        } & map.mask();
+        if bits == 0 {
+            return false;
+        }
+        // Clear before handling: a doorbell rung meanwhile stays pending.
+        // SAFETY: As above.
+        unsafe { bindings::ntb_db_clear(raw, bits) };
+        let domain = inner.domain();
+        let mut rest = bits;
+        while rest != 0 {
+            let bit = rest.trailing_zeros();
+            rest &= rest - 1;
+            for queue in map.queues_for_bit(bit, inner.queues) {
+                if inner.is_active(queue) {
+                    // SAFETY: `domain` is this domain; an unmapped queue is
+                    // refused, and an interrupt being freed has no action.
+                    unsafe { bindings::generic_handle_domain_irq(domain, queue) };
+                }
+            }
+        }
+        true
+    }
+}
+
+impl<T: Owner> Drop for IrqDomain<T> {
+    fn drop(&mut self) {
+        self.free_all();
+        // SAFETY: Every interrupt of the domain is freed; the domain and its
+        // fwnode are ours (type invariant) and used no more.
+        unsafe {
+            bindings::irq_domain_remove(self.inner.domain());
+            bindings::irq_domain_free_fwnode(self.fwnode);
+        }
+        if let Hw::Msi {
+            widx,
+            ntb: Some(ntb),
+            ..
+        } = &self.inner.hw
+        {
+            // SAFETY: The device stays registered while `NtbRef` lives; the
+            // window was translated by `ntb_msi_window`.
+            unsafe { bindings::ntb_mw_clear_trans(ntb.ntb, 0, *widx as c_int) };
+        }
+    }
+}
+
+/// The chip of the doorbell backend's interrupts: raised in software from
+/// the doorbell interrupt, nothing to mask or ack per queue.
+const DB_CHIP: bindings::irq_chip = bindings::irq_chip {
+    name: c_str!("ntb-db").as_char_ptr(),
+    irq_mask: Some(db_nop),
+    irq_unmask: Some(db_nop),
+    flags: bindings::IRQCHIP_SKIP_SET_WAKE as c_ulong,
+    // SAFETY: All-zero is a valid `irq_chip` (every operation `None`).
+    ..unsafe { core::mem::zeroed() }
+};
+
+const DB_OPS: bindings::irq_domain_ops = bindings::irq_domain_ops {
+    map: Some(db_map),
+    // SAFETY: All-zero is a valid `irq_domain_ops`.
+    ..unsafe { core::mem::zeroed() }
+};
+
+/// # Safety
+///
+/// Called by the interrupt core for an interrupt of a doorbell domain.
+unsafe extern "C" fn db_nop(_data: *mut bindings::irq_data) {}
+
+/// # Safety
+///
+/// Called by the interrupt core when `virq` is associated with the
+/// doorbell domain `d`.
+unsafe extern "C" fn db_map(_d: *mut bindings::irq_domain, virq: c_uint, _hw: c_ulong) -> c_int {
+    // SAFETY: `virq` is a freshly associated interrupt; the chip is static.
+    unsafe {
+        bindings::irq_set_chip_and_handler_name(
+            virq,
+            &DB_CHIP,
+            Some(bindings::handle_simple_irq),
+            c_str!("doorbell").as_char_ptr(),
+        )
+    };
+    0
+}
+
+/// The MSI backend's domain and chip callbacks.
+struct Adapter<T: Owner>(core::marker::PhantomData<T>);
+
+impl<T: Owner> Adapter<T> {
+    /// The chip of the MSI backend's level: everything is the parent's but
+    /// `irq_write_msi_msg`, which captures the message for the peer, and
+    /// `irq_set_affinity`, which has the message recomposed after a move.
+    const MSI_CHIP: bindings::irq_chip = bindings::irq_chip {
+        name: c_str!("ntb-msi").as_char_ptr(),
+        irq_ack: Some(bindings::irq_chip_ack_parent),
+        irq_retrigger: Some(bindings::irq_chip_retrigger_hierarchy),
+        irq_set_affinity: Some(Self::msi_set_affinity),
+        irq_write_msi_msg: Some(Self::msi_write_msg),
+        flags: (bindings::IRQCHIP_SKIP_SET_WAKE | bindings::IRQCHIP_AFFINITY_PRE_STARTUP)
+            as c_ulong,
+        // SAFETY: All-zero is a valid `irq_chip` (every operation `None`).
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    const MSI_OPS: bindings::irq_domain_ops = bindings::irq_domain_ops {
+        alloc: Some(Self::msi_alloc),
+        free: Some(Self::msi_free),
+        activate: Some(Self::msi_activate),
+        // SAFETY: All-zero is a valid `irq_domain_ops`.
+        ..unsafe { core::mem::zeroed() }
+    };
+
+    /// # Safety
+    ///
+    /// `d` must be an MSI-backend domain created by `IrqDomain::create`.
+    unsafe fn inner<'a>(d: *mut bindings::irq_domain) -> &'a Inner<T> {
+        // SAFETY: The domain's host data is its pinned `Inner`, which
+        // outlives it.
+        unsafe { &*((*d).host_data as *const Inner<T>) }
+    }
+
+    /// Allocates one queue interrupt: the parent's levels, then this one.
+    ///
+    /// # Safety
+    ///
+    /// Called by the interrupt core for domain `d` with the allocation
+    /// info of `Inner::map`.
+    unsafe extern "C" fn msi_alloc(
+        d: *mut bindings::irq_domain,
+        virq: c_uint,
+        nr: c_uint,
+        arg: *mut c_void,
+    ) -> c_int {
+        // SAFETY: `d` is one of ours (the core calls its own callbacks).
+        let inner = unsafe { Self::inner(d) };
+        if nr != 1 || arg.is_null() {
+            return EINVAL.to_errno();
+        }
+        // SAFETY: `arg` is the `msi_alloc_info_t` of `Inner::map`.
+        let hwirq = unsafe { bindings::ntbnet_msi_info_hwirq(arg.cast()) };
+        if hwirq >= inner.queues as c_ulong {
+            return EINVAL.to_errno();
+        }
+        // SAFETY: `virq` is being allocated in `d`; the parent expects the
+        // same info.
+        let ret = unsafe { bindings::irq_domain_alloc_irqs_parent(d, virq, 1, arg) };
+        if ret < 0 {
+            return ret;
+        }
+        let chip_data = inner as *const Inner<T> as *mut c_void;
+        // SAFETY: As above; the chip is static, `chip_data` outlives the
+        // interrupt.
+        let ret = unsafe {
+            bindings::irq_domain_set_hwirq_and_chip(d, virq, hwirq, &Self::MSI_CHIP, chip_data)
+        };
+        if ret < 0 {
+            // SAFETY: The parent levels were allocated above.
+            unsafe { bindings::irq_domain_free_irqs_parent(d, virq, 1) };
+            return ret;
+        }
+        // SAFETY: `virq` is allocated. Edge flow as for any MSI. The message
+        // lives in the peer, not in a device register that a move could
+        // tear, and the old vector stays valid until the new one is used,
+        // so the interrupt can move in process context, as HPET and the
+        // remapping domain's interrupts do; /proc/irq/N/smp_affinity then
+        // takes effect at once.
+        unsafe {
+            bindings::__irq_set_handler(
+                virq,
+                Some(bindings::handle_edge_irq),
+                0,
+                c_str!("edge").as_char_ptr(),
+            );
+            bindings::irq_modify_status(virq, 0, bindings::IRQ_MOVE_PCNTXT as c_ulong);
+        }
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the interrupt core for interrupts `msi_alloc` allocated.
+    unsafe extern "C" fn msi_free(d: *mut bindings::irq_domain, virq: c_uint, nr: c_uint) {
+        // SAFETY: `d` is one of ours.
+        let inner = unsafe { Self::inner(d) };
+        for i in 0..nr {
+            // SAFETY: `virq + i` belongs to `d`.
+            let irqd = unsafe { bindings::irq_domain_get_irq_data(d, virq + i) };
+            if !irqd.is_null() {
+                // SAFETY: `irqd` is valid.
+                inner.forget(unsafe { (*irqd).hwirq } as u32);
+            }
+        }
+        // SAFETY: Frees this level and the parent's.
+        unsafe { bindings::irq_domain_free_irqs_common(d, virq, nr) };
+    }
+
+    /// Composes the message of `irqd` with the first parent level that
+    /// composes (`irq_chip_compose_msi_msg()`, which 6.12 does not export).
+    ///
+    /// # Safety
+    ///
+    /// `irqd` must be an activated interrupt of an MSI-backend domain.
+    unsafe fn compose(irqd: *mut bindings::irq_data, msg: &mut bindings::msi_msg) -> bool {
+        // SAFETY: The hierarchy of an allocated interrupt is valid; each
+        // level has a chip or none.
+        unsafe {
+            let mut d = (*irqd).parent_data;
+            while !d.is_null() {
+                let chip = (*d).chip;
+                if !chip.is_null() {
+                    if let Some(compose) = (*chip).irq_compose_msi_msg {
+                        compose(d, msg);
+                        return true;
+                    }
+                }
+                d = (*d).parent_data;
+            }
+        }
+        false
+    }
+
+    /// Composes and captures the message when the interrupt is activated
+    /// (`request_irq`), after the parents got their vector.
+    ///
+    /// # Safety
+    ///
+    /// Called by the interrupt core for an interrupt of domain `d`.
+    unsafe extern "C" fn msi_activate(
+        _d: *mut bindings::irq_domain,
+        irqd: *mut bindings::irq_data,
+        _reserve: bool,
+    ) -> c_int {
+        let mut msg = bindings::msi_msg::default();
+        // SAFETY: The parents are activated first.
+        if !unsafe { Self::compose(irqd, &mut msg) } {
+            return -(bindings::ENOSYS as c_int);
+        }
+        // SAFETY: `irqd` is this level's data; `msg` is valid.
+        unsafe { Self::msi_write_msg(irqd, &mut msg) };
+        0
+    }
+
+    /// Moves the interrupt with the parents; when the message changed (a
+    /// new vector or CPU without remapping), captures the new one.
+    ///
+    /// # Safety
+    ///
+    /// Called by the interrupt core, descriptor locked, for an activated
+    /// interrupt of an MSI-backend domain.
+    unsafe extern "C" fn msi_set_affinity(
+        irqd: *mut bindings::irq_data,
+        mask: *const bindings::cpumask,
+        force: bool,
+    ) -> c_int {
+        // SAFETY: Called as the chip's own `irq_set_affinity`.
+        let ret = unsafe { bindings::irq_chip_set_affinity_parent(irqd, mask, force) };
+        // With remapping, the remapping entry moved and the message, its
+        // handle, stays the same.
+        if ret < 0 || ret == bindings::IRQ_SET_MASK_OK_DONE as c_int {
+            return ret;
+        }
+        let mut msg = bindings::msi_msg::default();
+        // SAFETY: The interrupt is activated.
+        if unsafe { Self::compose(irqd, &mut msg) } {
+            // SAFETY: `irqd` is this level's data; `msg` is valid.
+            unsafe { Self::msi_write_msg(irqd, &mut msg) };
+        }
+        ret
+    }
+
+    /// Captures a composed message: the trigger the peer writes.
+    ///
+    /// # Safety
+    ///
+    /// `irqd` must be this level's data of an MSI-backend interrupt and
+    /// `msg` valid.
+    unsafe extern "C" fn msi_write_msg(irqd: *mut bindings::irq_data, msg: *mut bindings::msi_msg) {
+        // SAFETY: The chip data of this level is the domain's `Inner`, which
+        // outlives its interrupts; `msg` is valid.
+        let (inner, queue, m) = unsafe {
+            (
+                &*((*irqd).chip_data as *const Inner<T>),
+                (*irqd).hwirq as u32,
+                &*msg,
+            )
+        };
+        // SAFETY: Plain integers in unions of integers.
+        let (lo, hi, data) = unsafe {
+            (
+                m.__bindgen_anon_1.address_lo,
+                m.__bindgen_anon_2.address_hi,
+                m.__bindgen_anon_3.data,
+            )
+        };
+        inner.capture(queue, u64::from(hi) << 32 | u64::from(lo), data);
+    }
+}
+
+/// A peer's trigger, resolved on this side: a mapped 32-bit register and the
+/// value to write to raise the peer's interrupt; unmapped on drop.
+///
+/// # Invariants
+///
+/// `addr` maps 4 bytes of MMIO until drop.
+pub struct PeerTrigger {
+    addr: *mut c_void,
+    data: u32,
+}
+
+// SAFETY: One MMIO write, from any thread.
+unsafe impl Send for PeerTrigger {}
+// SAFETY: See above.
+unsafe impl Sync for PeerTrigger {}
+
+impl PeerTrigger {
+    /// Resolves `trigger`, as the peer published it, on NTB device `ntb`:
+    /// an MSI trigger through outbound window `window` (checked against
+    /// its size), a doorbell trigger with `ntb_peer_db_addr()`. The NTB
+    /// must outlive the result (drop it in the client's `remove`).
+    pub fn new(ntb: &ntb::Device, trigger: &Trigger) -> Result<Self> {
+        let raw = ntb.as_raw();
+        let (phys, data) = match *trigger {
+            Trigger::Msi {
+                window,
+                offset,
+                data,
+            } => {
+                let (mut base, mut size) = (0, 0);
+                // SAFETY: The device is registered; the outputs are valid.
+                to_result(unsafe {
+                    bindings::ntb_peer_mw_get_addr(raw, window as c_int, &mut base, &mut size)
+                })?;
+                if u64::from(offset) + 4 > size {
+                    return Err(ERANGE);
+                }
+                (base + u64::from(offset), data)
+            }
+            Trigger::Doorbell { bit } => {
+                let (mut addr, mut size, mut data) = (0, 0, 0);
+                // SAFETY: The device is registered; the outputs are valid.
+                to_result(unsafe {
+                    bindings::ntb_peer_db_addr(raw, &mut addr, &mut size, &mut data, bit as c_int)
+                })?;
+                if size != 4 {
+                    return Err(errno(bindings::EOPNOTSUPP));
+                }
+                (
+                    addr,
+                    u32::try_from(data).map_err(|_| errno(bindings::EOPNOTSUPP))?,
+                )
+            }
+        };
+        // SAFETY: `phys` is a register of the NTB's BARs (a window or the
+        // doorbell register); `ioremap` returns NULL on failure.
+        let addr = unsafe { bindings::ioremap(phys, 4) };
+        if addr.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: `addr` maps 4 bytes.
+        Ok(Self { addr, data })
+    }
+
+    /// Raises the peer's interrupt: one posted write.
+    pub fn fire(&self) {
+        // SAFETY: `addr` maps 4 bytes of MMIO (type invariant).
+        unsafe { bindings::iowrite32(self.data, self.addr) }
+    }
+}
+
+impl Drop for PeerTrigger {
+    fn drop(&mut self) {
+        // SAFETY: `addr` was mapped by `ioremap` (type invariant).
+        unsafe { bindings::iounmap(self.addr) }
+    }
+}
