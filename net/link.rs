@@ -476,7 +476,7 @@ impl Link {
             );
         }
         self.scribbled = true;
-        crate::scribble::scribble(nic, win);
+        crate::scribble::scribble(nic, win, self.agreed().map(|a| a.peer));
         true
     }
 }

@@ -192,6 +192,11 @@ impl Queue {
         }
     }
 
+    /// The producer index this host published on the queue, while up.
+    pub(crate) fn tx_prod(&self) -> Option<u32> {
+        self.tx.lock().as_ref().map(|t| t.ring.prod())
+    }
+
     fn kick(&self, bit: u32) {
         self.stats.kicks.inc();
         self.shared.notify.kick(bit);

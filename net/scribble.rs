@@ -3,22 +3,29 @@
 //! The `scribble` test mode: a misbehaving peer on demand.
 //!
 //! `echo 1 > /sys/module/ntbnet/parameters/scribble` makes this host write
-//! random bytes over the peer's whole inbound window, every link tick, and
-//! ring every queue interrupt of the peer, instead of negotiating. The
-//! peer must stay healthy and count what it rejects (`ethtool -S`). Writing
-//! 0 ends the mode and starts a new session, after which the link comes
-//! back. Nothing else changes while the parameter is 0.
+//! garbage over the peer's whole inbound window, every link tick, and ring
+//! every queue interrupt of the peer, instead of negotiating. The peer must
+//! stay healthy and count what it rejects (`ethtool -S`). Writing 0 ends
+//! the mode and starts a new session, after which the link comes back.
+//! Nothing else changes while the parameter is 0.
+//!
+//! Random bytes alone rarely get past the first check (`prod`), so while
+//! the link is up each round also publishes, on every queue, a plausible
+//! `prod` and descriptors whose `seq` matches but whose other fields are
+//! random: the descriptor checks, and frames of garbage, get exercised too.
 
 use crate::klib::{params, random};
 use crate::nic::{Nic, Windows};
+use crate::ring::{Desc, WindowLayout, Q_PROD};
 
 /// Whether the test mode is on.
 pub(crate) fn enabled() -> bool {
     params::scribble()
 }
 
-/// One round of garbage over the peer's window, then its interrupts.
-pub(crate) fn scribble(nic: &Nic, win: &Windows) {
+/// One round of garbage over the peer's window (of layout `layout`, if the
+/// link was up), then its interrupts.
+pub(crate) fn scribble(nic: &Nic, win: &Windows, layout: Option<WindowLayout>) {
     let out = &win.outbound;
     // Fresh garbage each round, repeated over the window: the queue areas
     // do not start at multiples of its size, so every field sees other
@@ -30,6 +37,30 @@ pub(crate) fn scribble(nic: &Nic, win: &Windows) {
         let n = buf.len().min(out.len() - off);
         let _ = out.write(off, buf.get(..n).unwrap_or(&[]));
         off += n;
+    }
+    if let Some(l) = layout {
+        let ql = *l.queue();
+        for (q, queue) in nic.queues.iter().enumerate().take(l.queues() as usize) {
+            let (Some(prod), Some(base)) = (queue.tx_prod(), l.queue_base(q as u32)) else {
+                continue;
+            };
+            let base = base as usize;
+            let count = random::u32() % ql.entries() + 1;
+            for i in 0..count {
+                let seq = prod.wrapping_add(i);
+                let r = random::u32();
+                let off = random::u32() % ql.data_size();
+                let desc = Desc {
+                    // Aligned half of the time.
+                    off: if r & 1 == 0 { off & !63 } else { off },
+                    len: random::u32() % (ql.max_frame() + 64),
+                    flags: r >> 1 & r >> 2 & 0x3,
+                    seq,
+                };
+                let _ = out.write(base + ql.desc_off(seq) as usize, &desc.to_le_bytes());
+            }
+            let _ = out.write32(base + Q_PROD as usize, prod.wrapping_add(count));
+        }
     }
     for bit in 0..crate::notify::MAX_BITS {
         nic.shared.notify.kick(bit);

@@ -110,3 +110,18 @@ ntb_recv() {
 	chmod +x /tmp/ntb_recv.sh.$1
 	timeout "${2:-60}" nc -l -p "$1" -e /tmp/ntb_recv.sh.$1 && cat /tmp/ntb_recv.$1
 }
+
+# ntb_leaks_reset / ntb_leaks: kmemleak's count of unreferenced objects
+# since the reset (two scans, 6 s apart: it reports objects unreferenced
+# for 5 s, at the second scan), with the first reports as diagnostics.
+ntb_leaks_reset() {
+	echo scan > /sys/kernel/debug/kmemleak && echo clear > /sys/kernel/debug/kmemleak
+}
+ntb_leaks() {
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 6
+	echo scan > /sys/kernel/debug/kmemleak
+	n=$(grep -c 'unreferenced object' /sys/kernel/debug/kmemleak)
+	[ "$n" = 0 ] || head -n 40 /sys/kernel/debug/kmemleak | sed 's/^/# /' >&2
+	echo "$n"
+}

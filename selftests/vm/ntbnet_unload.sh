@@ -1,0 +1,100 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# vm-args: -n 2 -t 420 --restart 1@90
+#
+# ntbnet survives its peer: (A) host 0 unloads ntbnet while it receives a
+# TCP stream, reloads it, and traffic resumes; (B) host 1 does the same
+# while it sends; (C) host 1's VM is killed while it sends (vm.sh
+# --restart) and boots again: host 0's carrier goes off at once, and
+# traffic resumes after the reboot. Nothing leaks.
+. /extra/lib.sh
+
+up() { ntb_up && wait_for 30 ntb_carrier && wait_for 30 ping -c 1 -W 1 "$PEER"; }
+pings() { ping -c 10 -i 0.2 "$PEER" | grep -q ' 0% packet loss'; }
+# A stream from host 1 to host 0 for $1 seconds (host 0: a one-shot server
+# started beforehand).
+stream() { timeout $(($1 + 60)) $IPERF -c "$PEER" -t "$1" > /tmp/iperf.log 2>&1; }
+serve() { timeout 300 $IPERF -s -1 > /tmp/iperf-s.log 2>&1; }
+
+if [ "$HOST" = 0 ]; then
+	ktap_plan 15
+	ntb_leaks_reset
+	ktap_check "unload: ntb0 up, peer answers" up
+	# (A) Unload while receiving.
+	serve &
+	ntb_barrier 6501
+	sleep 4
+	ktap_check "unload: rmmod ntbnet while receiving" timeout 30 rmmod ntbnet
+	ktap_check "unload: reload" up
+	ktap_check "unload: pings after reload" pings
+	wait
+	serve &
+	ntb_barrier 6502
+	wait
+	ktap_check "unload: TCP after reload" grep -q receiver /tmp/iperf-s.log
+	# (B) Host 1 unloads while sending.
+	serve &
+	ntb_barrier 6503
+	ktap_check "unload: carrier off while the peer reloads" wait_for 30 ntb_nocarrier
+	ktap_check "unload: carrier back" wait_for 60 ntb_carrier
+	wait
+	ntb_barrier 6504
+	ktap_check "unload: pings after the peer reloaded" pings
+	# (C) Host 1 streams until its VM is killed.
+	serve &
+	ntb_barrier 6505
+	ktap_check "unload: carrier off when the peer's VM dies" wait_for 120 ntb_nocarrier
+	# The virtual NTB logs how long the dead peer was silent when it took
+	# the NTB link down; ntbnet's carrier follows at its link event.
+	hw=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] ntb_hw_ivshmem: .*link down (peer silent for \([0-9]*\) ms).*/\1 \2/p' | tail -n 1)
+	net=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] ntbnet: ntb0: link down.*/\1/p' | tail -n 1)
+	ms=$(echo "$hw $net" | awk 'NF == 3 { printf "%d", $2 + ($3 - $1) * 1000 }')
+	ktap_result "unload: carrier off ${ms:-?} ms after the peer died" \
+		"$([ -n "$ms" ] && [ "$ms" -lt 1000 ]; echo $?)"
+	wait
+	ktap_check "unload: carrier back after the peer rebooted" wait_for 120 ntb_carrier
+	ktap_check "unload: pings after the peer rebooted" sh -c \
+		"ping -c 1 -W 30 $PEER >/dev/null; ping -c 10 -i 0.2 $PEER | grep -q ' 0% packet loss'"
+	serve &
+	ntb_barrier 6506 120
+	wait
+	ktap_check "unload: TCP after the peer rebooted" grep -q receiver /tmp/iperf-s.log
+	ntb_barrier 6507 120
+	ktap_check "unload: rmmod" rmmod ntbnet ntb_hw_ivshmem
+	ktap_result "unload: kmemleak finds nothing" "$(ntb_leaks)"
+	ktap_finished
+elif [ "$BOOT" = 0 ]; then
+	ktap_plan 6
+	ntb_leaks_reset
+	ktap_check "unload: ntb0 up, peer answers" up
+	# (A) Host 0 unloads while this host sends.
+	ntb_barrier 6501
+	stream 10
+	wait_for 60 ntb_carrier
+	ntb_barrier 6502 120
+	ktap_check "unload: TCP after the peer reloaded" stream 4
+	# (B) Unload while sending.
+	ntb_barrier 6503
+	stream 12 &
+	sleep 4
+	ktap_check "unload: rmmod ntbnet while sending" timeout 30 rmmod ntbnet
+	sleep 1
+	ktap_check "unload: reload" up
+	wait
+	ntb_barrier 6504
+	ktap_check "unload: pings after reload" pings
+	ktap_result "unload: kmemleak finds nothing" "$(ntb_leaks)"
+	# (C) Stream until vm.sh kills this VM.
+	ntb_barrier 6505
+	stream 600
+	sleep 600
+else
+	ktap_plan 4
+	ktap_check "unload: ntb0 up after reboot" up
+	ktap_check "unload: pings after reboot" pings
+	ntb_barrier 6506 120
+	ktap_check "unload: TCP after reboot" stream 4
+	ntb_barrier 6507 120
+	ktap_check "unload: rmmod" rmmod ntbnet ntb_hw_ivshmem
+	ktap_finished
+fi
