@@ -41,16 +41,30 @@ pub(crate) const SP_CLEAN: u32 = 9;
 pub(crate) const SP_READY: u32 = 10;
 /// The writer's session, nonzero, new at every (re)start; written last.
 pub(crate) const SP_SESSION: u32 = 11;
-/// First trigger descriptor: queue `q` at `SP_TRIGGER + 2q` (offset) and
-/// `SP_TRIGGER + 2q + 1` (data).
+/// First trigger descriptor: queue `q`'s three words (the NTB irq
+/// domain's `Trigger::to_words`) at `SP_TRIGGER + 3q`.
 pub(crate) const SP_TRIGGER: u32 = 16;
 
-/// Interrupt kind: queue `q`'s trigger data is a doorbell bit number.
-pub(crate) const IRQ_DOORBELL: u32 = 1;
+/// Words per trigger descriptor.
+pub(crate) const TRIGGER_WORDS: u32 = 3;
+
+/// Interrupt kind (`SP_IRQ` high byte): trigger descriptors in the NTB irq
+/// domain's encoding (an MSI write through a window, or a doorbell bit).
+pub(crate) const IRQ_TRIGGERS: u32 = 2;
 
 /// Scratchpads needed for `queues` queue pairs.
 pub(crate) const fn spads_needed(queues: u32) -> u32 {
-    SP_TRIGGER + 2 * queues
+    SP_TRIGGER + TRIGGER_WORDS * queues
+}
+
+/// The scratchpad of word `w` of queue `q`'s trigger descriptor.
+pub(crate) const fn sp_trigger(q: u32, w: u32) -> u32 {
+    SP_TRIGGER + TRIGGER_WORDS * q + w
+}
+
+/// The `SP_IRQ` word for `count` trigger descriptors.
+pub(crate) const fn irq_word(count: u32) -> u32 {
+    IRQ_TRIGGERS << 24 | count & 0xffff
 }
 
 /// The version word of this implementation.
@@ -150,7 +164,7 @@ pub(crate) fn agree(local: &Offer, peer: &Offer, peer_window: u64) -> Result<Agr
         }
         Some(_) => {}
     }
-    if peer.irq >> 24 != IRQ_DOORBELL || peer.queues == 0 || peer.queues > peer.irq & 0xffff {
+    if peer.irq >> 24 != IRQ_TRIGGERS || peer.queues == 0 || peer.queues > peer.irq & 0xffff {
         return Err(Incompatible::Interrupts(peer.irq));
     }
     let queues = local.queues.min(peer.queues);
@@ -163,9 +177,4 @@ pub(crate) fn agree(local: &Offer, peer: &Offer, peer_window: u64) -> Result<Agr
         local: fit(local.window).map_err(Incompatible::Layout)?,
         peer: fit(peer_window).map_err(Incompatible::Layout)?,
     })
-}
-
-/// Decodes queue `q`'s trigger descriptor words into a doorbell bit.
-pub(crate) fn doorbell_bit(offset: u32, data: u32) -> Option<u32> {
-    (offset == 0 && data < 64).then_some(data)
 }

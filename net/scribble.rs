@@ -18,6 +18,11 @@ use crate::klib::{params, random};
 use crate::nic::{Nic, Windows};
 use crate::ring::{Desc, WindowLayout, Q_PROD};
 
+/// A random number below `n` (0 if `n` is 0).
+fn random_below(n: u32) -> u32 {
+    random::u32().checked_rem(n).unwrap_or(0)
+}
+
 /// Whether the test mode is on.
 pub(crate) fn enabled() -> bool {
     params::scribble()
@@ -45,15 +50,15 @@ pub(crate) fn scribble(nic: &Nic, win: &Windows, layout: Option<WindowLayout>) {
                 continue;
             };
             let base = base as usize;
-            let count = random::u32() % ql.entries() + 1;
+            let count = random_below(ql.entries()) + 1;
             for i in 0..count {
                 let seq = prod.wrapping_add(i);
                 let r = random::u32();
-                let off = random::u32() % ql.data_size();
+                let off = random_below(ql.data_size());
                 let desc = Desc {
                     // Aligned half of the time.
                     off: if r & 1 == 0 { off & !63 } else { off },
-                    len: random::u32() % (ql.max_frame() + 64),
+                    len: random_below(ql.max_frame() + 64),
                     flags: r >> 1 & r >> 2 & 0x3,
                     seq,
                 };
@@ -62,7 +67,12 @@ pub(crate) fn scribble(nic: &Nic, win: &Windows, layout: Option<WindowLayout>) {
             let _ = out.write32(base + Q_PROD as usize, prod.wrapping_add(count));
         }
     }
-    for bit in 0..crate::notify::MAX_BITS {
-        nic.shared.notify.kick(bit);
+    if layout.is_some() {
+        for queue in nic.queues.iter() {
+            queue.poke_peer();
+        }
+    } else {
+        let dev = nic.ntb.get();
+        let _ = dev.peer_db_set(dev.db_valid_mask());
     }
 }

@@ -26,6 +26,7 @@ pub mod irq_domain;
 pub mod irq_index;
 pub mod ntb;
 pub mod ntb_hw;
+pub mod once;
 pub mod params;
 pub mod pci;
 pub mod random;

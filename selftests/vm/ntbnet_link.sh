@@ -6,11 +6,13 @@
 # follows the peer's interface going down and up, ethtool reports the
 # device, and the module unloads.
 . /extra/lib.sh
-ktap_plan 12
+ktap_plan 13
 
 ktap_check "link: modprobe, ntb0 up" ntb_up
 ktap_check "link: carrier" wait_for 30 ntb_carrier
 ktap_check "link: ethtool -i names ntbnet" sh -c "$ETHTOOL -i ntb0 | grep -q '^driver: ntbnet'"
+irqs=$(grep -c ' ntb0-q[0-9]*$' /proc/interrupts)
+ktap_result "link: $irqs queue interrupts ntb0-q<N> in /proc/interrupts" "$([ "$irqs" -ge 1 ]; echo $?)"
 mac=$(cat /sys/class/net/ntb0/address)
 ktap_result "link: locally administered MAC $mac" "$(case $mac in 02:*:0$HOST) echo 0 ;; *) echo 1 ;; esac)"
 ktap_check "ping: peer answers" wait_for 30 ping -c 1 -W 1 "$PEER"
