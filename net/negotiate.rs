@@ -94,7 +94,7 @@ pub(crate) struct Offer {
 
 impl Offer {
     /// The scratchpad words of the offer, as `(index, value)`.
-    pub(crate) fn to_words(&self) -> [(u32, u32); 7] {
+    pub(crate) fn to_words(self) -> [(u32, u32); 7] {
         let pages = u32::try_from(self.window >> 12).unwrap_or(u32::MAX);
         [
             (SP_VERSION, self.version),
