@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `scribble` test mode: a misbehaving peer on demand.
+//! Test modes: a misbehaving peer, and a hung one, on demand.
 //!
 //! `echo 1 > /sys/module/ntbnet/parameters/scribble` makes this host write
 //! garbage over the peer's whole inbound window, every link tick, and ring
@@ -8,6 +8,11 @@
 //! stay healthy and count what it rejects (`ethtool -S`). Writing 0 ends
 //! the mode and starts a new session, after which the link comes back.
 //! Nothing else changes while the parameter is 0.
+//!
+//! `echo 1 > /sys/module/ntbnet/parameters/hang` stops this host's link
+//! work and heartbeat (the data path goes on), as if its link management
+//! hung with the NTB link still up: the peer must notice the silent
+//! heartbeat within a second. Writing 0 resumes them.
 //!
 //! Random bytes alone rarely get past the first check (`prod`), so while
 //! the link is up each round also publishes, on every queue, a plausible
@@ -23,9 +28,14 @@ fn random_below(n: u32) -> u32 {
     random::u32().checked_rem(n).unwrap_or(0)
 }
 
-/// Whether the test mode is on.
+/// Whether the scribble test mode is on.
 pub(crate) fn enabled() -> bool {
     params::scribble()
+}
+
+/// Whether the hang test mode is on.
+pub(crate) fn hung() -> bool {
+    params::hang()
 }
 
 /// One round of garbage over the peer's window (of layout `layout`, if the
