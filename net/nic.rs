@@ -3,11 +3,14 @@
 //! One ntbnet interface per NTB device: the netdev, its windows, its
 //! queues and its link.
 //!
-//! Lifetimes: the inbound window (a coherent buffer the peer writes
-//! through its outbound window) and the outbound mapping are set up at
-//! probe and kept until remove, across link sessions, so that nothing the
-//! peer may still write into is ever freed while the device is bound. The
-//! data path state (rings) lives for one link session (see `link.rs`).
+//! Lifetimes: the netdev, its queues and their NAPI contexts live from
+//! probe to remove. The inbound window (a coherent buffer the peer writes
+//! through its outbound window), the outbound mapping and the queue
+//! interrupts are set up at the first NTB link-up (the NTB API gives window
+//! sizes only then) and kept until remove, across link sessions, so that
+//! nothing the peer may still write into is ever freed while the device is
+//! bound; the translation is removed before the buffer is freed. The data
+//! path state (rings) lives for one link session (see `link.rs`).
 
 use crate::klib::coherent::Coherent;
 use crate::klib::iomem::IoMemWc;
@@ -312,13 +315,14 @@ impl net::Driver for Nic {
     fn get_stats64(&self, _dev: &net::Device, s: &mut net::Stats64) {
         for q in self.queues.iter() {
             let st = &q.stats;
-            s.rx_packets += st.rx_packets.get();
-            s.rx_bytes += st.rx_bytes.get();
-            s.rx_dropped += st.rx_dropped.get();
-            s.rx_errors += st.error_total();
-            s.tx_packets += st.tx_packets.get();
-            s.tx_bytes += st.tx_bytes.get();
-            s.tx_dropped += st.tx_dropped.get();
+            let add = |sum: &mut u64, v: u64| *sum = sum.wrapping_add(v);
+            add(&mut s.rx_packets, st.rx_packets.get());
+            add(&mut s.rx_bytes, st.rx_bytes.get());
+            add(&mut s.rx_dropped, st.rx_dropped.get());
+            add(&mut s.rx_errors, st.error_total());
+            add(&mut s.tx_packets, st.tx_packets.get());
+            add(&mut s.tx_bytes, st.tx_bytes.get());
+            add(&mut s.tx_dropped, st.tx_dropped.get());
         }
     }
 

@@ -104,7 +104,9 @@ impl QueueStats {
 
     /// Sum of the protocol errors.
     pub(crate) fn error_total(&self) -> u64 {
-        self.errors.iter().map(Counter::get).sum()
+        self.errors
+            .iter()
+            .fold(0u64, |sum, c| sum.wrapping_add(c.get()))
     }
 }
 
