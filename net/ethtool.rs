@@ -31,7 +31,7 @@ impl ethtool::Ops for Nic {
     fn get_drvinfo(&self, _dev: &Device, info: &mut DrvInfo<'_>) {
         info.set_driver(c_str!("ntbnet"));
         info.set_version(c_str!("1.0"));
-        info.set_bus_info(self.shared.ntb.get().pci_name());
+        info.set_bus_info(self.ntb.get().pci_name());
     }
 
     fn get_sset_count(&self, dev: &Device, sset: StringSet) -> Result<u32> {
@@ -114,8 +114,7 @@ impl ethtool::Ops for Nic {
 
     fn get_link_ksettings(&self, dev: &Device, ks: &mut LinkSettings<'_>) -> Result {
         let speed = if dev.carrier_ok() {
-            self.shared
-                .ntb
+            self.ntb
                 .get()
                 .link_speed()
                 .and_then(|(gen, width)| lane_mbps(gen).map(|m| m * width))

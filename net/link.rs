@@ -25,12 +25,14 @@
 //! silent) picks a new session; one whose peer restarted keeps its own.
 
 use crate::klib::barrier::{rmb, wmb};
+use crate::klib::irq_domain::PeerTrigger;
 use crate::klib::net::Rtnl;
 use crate::klib::ntb;
 use crate::klib::random;
 use crate::klib::work::WorkCallback;
 use crate::negotiate::{self, Agreed, Incompatible, Offer};
 use crate::nic::{Nic, Windows, MAX_FRAME, PIDX, TICK_MS};
+use crate::notify::{self, Irqs, TriggerWords};
 use crate::queue::{RxState, TxState};
 use crate::ring::{self, Header, WindowLayout, HEADER_LEN};
 use core::sync::atomic::{AtomicU32, Ordering};
@@ -132,8 +134,11 @@ pub(crate) struct Link {
     scribbled: bool,
     /// Both windows, from the first NTB link-up until the device goes.
     windows: Option<Arc<Windows>>,
-    /// Setting up the windows failed (logged once).
-    windows_failed: bool,
+    /// Setting up the windows or the interrupts failed (logged once).
+    setup_failed: bool,
+    /// The peer's trigger descriptors of the running link, to notice a
+    /// republished one.
+    peer_triggers: KVec<TriggerWords>,
 }
 
 impl Link {
@@ -153,7 +158,8 @@ impl Link {
             refused: 0,
             scribbled: false,
             windows: None,
-            windows_failed: false,
+            setup_failed: false,
+            peer_triggers: KVec::new(),
         }
     }
 
@@ -191,14 +197,14 @@ impl Link {
             entries: self.want_entries,
             max_frame: MAX_FRAME,
             window,
-            irq: nic.shared.notify.irq_word(nic.max_queues),
+            irq: negotiate::irq_word(nic.max_queues),
         }
     }
 
     fn put(nic: &Nic, idx: u32, val: u32) {
         // A write the peer misses shows as a stalled handshake, which the
         // next restart repeats.
-        let _ = nic.shared.ntb.get().peer_spad_write(PIDX, idx, val);
+        let _ = nic.ntb.get().peer_spad_write(PIDX, idx, val);
     }
 
     /// Starts a new session of this host: publishes the offer and resets
@@ -216,15 +222,58 @@ impl Link {
             Self::put(nic, idx, val);
         }
         for q in 0..nic.max_queues {
-            let (off, data) = nic.shared.notify.trigger(q);
-            Self::put(nic, negotiate::SP_TRIGGER + 2 * q, off);
-            Self::put(nic, negotiate::SP_TRIGGER + 2 * q + 1, data);
+            Self::publish_trigger(nic, q);
         }
         Self::put(nic, negotiate::SP_ACK, self.peer_session);
         Self::put(nic, negotiate::SP_CLEAN, 0);
         Self::put(nic, negotiate::SP_READY, 0);
         wmb();
         Self::put(nic, negotiate::SP_SESSION, self.session);
+    }
+
+    /// Publishes local queue `q`'s trigger descriptor to the peer.
+    fn publish_trigger(nic: &Nic, q: u32) {
+        let words = nic.irqs.get().map_or([0; 3], |i| i.trigger_words(q));
+        for (w, val) in words.iter().enumerate() {
+            Self::put(nic, negotiate::sp_trigger(q, w as u32), *val);
+        }
+    }
+
+    /// The peer's trigger descriptor of queue `q`.
+    fn peer_trigger(dev: &ntb::Device, q: u32) -> TriggerWords {
+        let mut words = [0; 3];
+        for (w, val) in words.iter_mut().enumerate() {
+            *val = dev.spad_read(negotiate::sp_trigger(q, w as u32));
+        }
+        words
+    }
+
+    /// While up: republishes triggers of this host that changed, and
+    /// follows those the peer republished.
+    fn follow_triggers(&mut self, nic: &Nic, dev: &ntb::Device) {
+        let mut changed = nic.irqs.get().map_or(0, |i| i.take_changed());
+        while changed != 0 {
+            let q = changed.trailing_zeros();
+            changed &= changed - 1;
+            Self::publish_trigger(nic, q);
+        }
+        for (q, seen) in self.peer_triggers.iter_mut().enumerate() {
+            let words = Self::peer_trigger(dev, q as u32);
+            if words == *seen {
+                continue;
+            }
+            match notify::resolve(dev, words) {
+                Ok(t) => {
+                    *seen = words;
+                    if let Some(queue) = nic.queues.get(q) {
+                        queue.set_kick(&t);
+                    }
+                }
+                // A bad one is ignored: the old trigger still works, or the
+                // peer is misbehaving and its queue stalls.
+                Err(_) => nic.stats.peer_refused.inc(),
+            }
+        }
     }
 
     /// Stops the data path, if it runs.
@@ -309,17 +358,10 @@ impl Link {
         }
     }
 
-    /// One step of the handshake; see the module documentation.
-    pub(crate) fn tick(&mut self, nic: &Nic, rtnl: &Rtnl) {
-        let dev = nic.shared.ntb.get();
-        if !dev.link_is_up() {
-            if self.ntb_up {
-                self.ntb_up = false;
-                self.down(nic, rtnl, Why::NtbDown);
-                self.peer_session = 0;
-            }
-            return;
-        }
+    /// Sets up what needs the NTB link up once: the windows and the queue
+    /// interrupts. Both stay until the device goes.
+    fn setup(&mut self, nic: &Nic, dev: &ntb::Device) -> Option<Arc<Windows>> {
+        let name = nic.netdev.device().name();
         let win = match &self.windows {
             Some(w) => w.clone(),
             None => match Windows::new(dev) {
@@ -328,17 +370,44 @@ impl Link {
                     w
                 }
                 Err(e) => {
-                    if !self.windows_failed {
-                        self.windows_failed = true;
-                        pr_err!(
-                            "{}: no memory window: {:?}\n",
-                            nic.netdev.device().name(),
-                            e
-                        );
+                    if !self.setup_failed {
+                        self.setup_failed = true;
+                        pr_err!("{}: no memory window: {:?}\n", name, e);
                     }
-                    return;
+                    return None;
                 }
             },
+        };
+        if nic.irqs.get().is_none() {
+            let irqs = match Irqs::new(dev, name, &nic.queues) {
+                Ok(i) => KBox::new(i, GFP_KERNEL).ok()?,
+                Err(e) => {
+                    if !self.setup_failed {
+                        self.setup_failed = true;
+                        pr_err!("{}: no queue interrupts: {:?}\n", name, e);
+                    }
+                    return None;
+                }
+            };
+            // Only the link work sets it.
+            let _ = nic.irqs.set(irqs);
+        }
+        Some(win)
+    }
+
+    /// One step of the handshake; see the module documentation.
+    pub(crate) fn tick(&mut self, nic: &Nic, rtnl: &Rtnl) {
+        let dev = nic.ntb.get();
+        if !dev.link_is_up() {
+            if self.ntb_up {
+                self.ntb_up = false;
+                self.down(nic, rtnl, Why::NtbDown);
+                self.peer_session = 0;
+            }
+            return;
+        }
+        let Some(win) = self.setup(nic, dev) else {
+            return;
         };
         if !self.ntb_up {
             self.ntb_up = true;
@@ -369,7 +438,11 @@ impl Link {
                 Self::put(nic, negotiate::SP_ACK, snap.session);
             }
         }
-        if !self.open || snap.session == 0 || self.up {
+        if self.up {
+            self.follow_triggers(nic, dev);
+            return;
+        }
+        if !self.open || snap.session == 0 {
             return;
         }
         if !self.clean_sent {
@@ -419,18 +492,17 @@ impl Link {
             Err(_) => return self.refuse(nic, Incompatible::NotNtbnet(snap.offer.version)),
         }
         let mut kicks = KVec::new();
+        let mut seen = KVec::new();
         for q in 0..agreed.queues {
-            let off = dev.spad_read(negotiate::SP_TRIGGER + 2 * q);
-            let data = dev.spad_read(negotiate::SP_TRIGGER + 2 * q + 1);
-            match negotiate::doorbell_bit(off, data) {
-                Some(bit) => {
-                    if kicks.push(bit, GFP_KERNEL).is_err() {
-                        return;
-                    }
-                }
-                None => return self.refuse(nic, Incompatible::Interrupts(data)),
+            let words = Self::peer_trigger(dev, q);
+            let Ok(kick) = notify::resolve(dev, words) else {
+                return self.refuse(nic, Incompatible::Interrupts(words[0]));
+            };
+            if kicks.push(kick, GFP_KERNEL).is_err() || seen.push(words, GFP_KERNEL).is_err() {
+                return;
             }
         }
+        self.peer_triggers = seen;
         match nic.go_up(rtnl, &win, &agreed, &kicks) {
             Ok(()) => {
                 self.up = true;
@@ -488,17 +560,17 @@ impl Nic {
         rtnl: &Rtnl,
         win: &Arc<Windows>,
         agreed: &Agreed,
-        kicks: &[u32],
+        kicks: &[Arc<PeerTrigger>],
     ) -> Result {
         let dev = self.netdev.device();
         let n = agreed.queues.min(self.max_queues);
         let mut states = KVec::with_capacity(n as usize, GFP_KERNEL)?;
         for q in 0..n {
-            let kick = kicks.get(q as usize).copied().ok_or(EINVAL)?;
+            let kick = kicks.get(q as usize).ok_or(EINVAL)?;
             states.push(
                 (
-                    TxState::new(win.clone(), q, &agreed.local, &agreed.peer, kick)?,
-                    RxState::new(win.clone(), q, &agreed.local, &agreed.peer, kick)?,
+                    TxState::new(win.clone(), q, &agreed.local, &agreed.peer, kick.clone())?,
+                    RxState::new(win.clone(), q, &agreed.local, &agreed.peer, kick.clone())?,
                 ),
                 GFP_KERNEL,
             )?;
@@ -532,7 +604,7 @@ impl Nic {
         let hb = &self.heartbeat;
         hb.stale.store(0, Ordering::Relaxed);
         hb.peer.store(
-            self.shared.ntb.get().spad_read(negotiate::SP_HEARTBEAT),
+            self.ntb.get().spad_read(negotiate::SP_HEARTBEAT),
             Ordering::Relaxed,
         );
     }
@@ -541,7 +613,7 @@ impl Nic {
     /// link is up. Returns true once when the peer has been silent for a
     /// second.
     pub(crate) fn tick_heartbeat(&self) -> bool {
-        let dev = self.shared.ntb.get();
+        let dev = self.ntb.get();
         let hb = &self.heartbeat;
         let mine = hb.mine.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         let _ = dev.peer_spad_write(PIDX, negotiate::SP_HEARTBEAT, mine);
@@ -561,7 +633,7 @@ impl Nic {
 impl WorkCallback for Nic {
     /// The link work: one handshake step, then again in a while.
     fn run(&self) {
-        {
+        if !crate::scribble::hung() {
             let rtnl = Rtnl::lock();
             self.link.lock().tick(self, &rtnl);
         }

@@ -13,11 +13,12 @@ use crate::klib::coherent::Coherent;
 use crate::klib::iomem::IoMemWc;
 use crate::klib::net::{self, Rtnl, TxResult};
 use crate::klib::ntb;
+use crate::klib::once::OnceBox;
 use crate::klib::skb::SkBuff;
 use crate::klib::timer::{Timer, TimerCallback};
 use crate::klib::work::DelayedWork;
 use crate::link::{Heartbeat, Link};
-use crate::notify::Doorbells;
+use crate::notify::Irqs;
 use crate::queue::Queue;
 use crate::stats::LinkStats;
 use crate::{negotiate, ring};
@@ -44,15 +45,6 @@ pub(crate) const MAX_MTU: u32 = 65535 - net::ETH_HLEN;
 /// Period of the ticker (heartbeat, peer watch, recovery).
 pub(crate) const TICK_MS: u32 = 50;
 
-/// What the queues, the ticker and the link share: the NTB and the
-/// per-queue interrupts.
-pub(crate) struct Shared {
-    /// The NTB device.
-    pub(crate) ntb: ntb::Handle,
-    /// Per-queue interrupts.
-    pub(crate) notify: Doorbells,
-}
-
 /// Both memory windows. Set up when the NTB link first comes up (the NTB
 /// API gives window sizes only then) and kept until the device is removed;
 /// each link session's rings hold a reference.
@@ -74,9 +66,7 @@ impl Windows {
         }
         let align = dev.mw_get_align(PIDX, WIDX)?;
         let mut size = align.size_max.min(MAX_WINDOW);
-        if align.size_align > 1 {
-            size -= size % align.size_align;
-        }
+        size -= size.checked_rem(align.size_align).unwrap_or(0);
         // The largest buffer that can be had. The virtual NTB serves
         // coherent allocations from its windows, smallest fitting first, so
         // the window's own size is asked first.
@@ -90,7 +80,12 @@ impl Windows {
             }
             size /= 2;
         };
-        if align.addr_align > 1 && inbound.dma_addr() % align.addr_align != 0 {
+        if inbound
+            .dma_addr()
+            .checked_rem(align.addr_align)
+            .unwrap_or(0)
+            != 0
+        {
             pr_err!("{}: inbound window buffer is misaligned\n", dev.name());
             return Err(EINVAL);
         }
@@ -145,20 +140,24 @@ fn mac_address(dev: &ntb::Device) -> [u8; 6] {
 /// One ntbnet interface.
 ///
 /// Field order is drop order after [`PinnedDrop`] has stopped the work,
-/// the ticker and the netdev: the queues (their NAPI contexts) go before
-/// the netdev is freed, the windows last.
+/// the ticker and the netdev: the queue interrupts, then the queues (their
+/// NAPI contexts) go before the netdev is freed, the windows last.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Nic {
     #[pin]
     pub(crate) link_work: DelayedWork<Nic>,
     #[pin]
     ticker: Timer<Nic>,
-    pub(crate) queues: KVec<Pin<KBox<Queue>>>,
+    /// The queue interrupts, from the first NTB link-up (their handlers
+    /// hold the queues).
+    pub(crate) irqs: OnceBox<Irqs>,
+    pub(crate) queues: KVec<Arc<Queue>>,
     pub(crate) netdev: net::Registration<Nic>,
     /// The link state; taken under RTNL (lock order: RTNL, then this).
     #[pin]
     pub(crate) link: Mutex<Link>,
-    pub(crate) shared: Arc<Shared>,
+    /// The NTB device.
+    pub(crate) ntb: ntb::Handle,
     /// Queue pairs this device can have.
     pub(crate) max_queues: u32,
     /// Queue pairs running (0 while the link is down).
@@ -179,25 +178,25 @@ impl Nic {
     /// Sets up the interface of `dev` and registers it; the link comes up
     /// by itself once the peer is there and the interface is up.
     pub(crate) fn new(dev: &ntb::Device) -> Result<Arc<Self>> {
-        let shared = Arc::new(
-            Shared {
-                ntb: dev.handle(),
-                notify: Doorbells::new(dev),
-            },
-            GFP_KERNEL,
-        )?;
-        let spad_room = dev.spad_count().saturating_sub(negotiate::SP_TRIGGER) / 2;
-        let max_queues = shared.notify.queues().min(spad_room).min(MAX_QUEUES);
+        let spad_room =
+            dev.spad_count().saturating_sub(negotiate::SP_TRIGGER) / negotiate::TRIGGER_WORDS;
+        let max_queues = spad_room.min(MAX_QUEUES);
         if max_queues == 0 {
             pr_err!(
-                "{}: needs at least one doorbell and {} scratchpads\n",
+                "{}: needs at least {} scratchpads\n",
                 dev.name(),
                 negotiate::spads_needed(1)
             );
             return Err(ENODEV);
         }
-        let cpus = net::online_cpus();
-        let default_queues = cpus.min(shared.notify.vectors()).clamp(1, max_queues);
+        // One interrupt per queue: with doorbells, as many as the NTB has
+        // doorbell vectors; with MSI (one vector of doorbells, as on
+        // Switchtec), as many as there are queues.
+        let vectors = match dev.db_vector_count() {
+            0 | 1 => max_queues,
+            n => n,
+        };
+        let default_queues = net::online_cpus().min(vectors).clamp(1, max_queues);
 
         let reg = net::Registration::<Nic>::new(c_str!("ntb%d"), max_queues, max_queues)?;
         let nd = reg.device();
@@ -215,7 +214,7 @@ impl Nic {
         let mut qs = KVec::with_capacity(max_queues as usize, GFP_KERNEL)?;
         for q in 0..max_queues {
             qs.push(
-                KBox::pin_init(Queue::new(nd, q as u16, shared.clone()), GFP_KERNEL)?,
+                Arc::pin_init(Queue::new(nd, q as u16), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
         }
@@ -223,10 +222,11 @@ impl Nic {
             try_pin_init!(Nic {
                 link_work <- DelayedWork::new(),
                 ticker <- Timer::new(),
+                irqs: OnceBox::new(),
                 queues: qs,
                 netdev: reg,
                 link <- new_mutex!(Link::new(default_queues, DEFAULT_ENTRIES), "ntbnet_link"),
-                shared,
+                ntb: dev.handle(),
                 max_queues,
                 active: AtomicU32::new(0),
                 peer_silent: AtomicBool::new(false),
@@ -236,7 +236,6 @@ impl Nic {
             GFP_KERNEL,
         )?;
         net::Registration::register(&nic)?;
-        nic.shared.notify.enable(true);
         dev.link_enable()?;
         nic.ticker.start(TICK_MS);
         nic.link_work.queue(0);
@@ -253,13 +252,8 @@ impl Nic {
 
     /// The peer rang doorbell vector `vector` (interrupt context).
     pub(crate) fn db_event(&self, vector: u32) {
-        let mut pending = self.shared.notify.pending(vector);
-        while pending != 0 {
-            let q = pending.trailing_zeros() as usize;
-            pending &= pending - 1;
-            if let Some(queue) = self.queues.get(q) {
-                queue.interrupt();
-            }
+        if let Some(irqs) = self.irqs.get() {
+            irqs.db_event(vector);
         }
     }
 
@@ -269,7 +263,7 @@ impl Nic {
     }
 
     /// The running queues.
-    pub(crate) fn active_queues(&self) -> &[Pin<KBox<Queue>>] {
+    pub(crate) fn active_queues(&self) -> &[Arc<Queue>] {
         let n = self.active.load(Ordering::Acquire) as usize;
         self.queues.get(..n).unwrap_or(&[])
     }
@@ -279,6 +273,9 @@ impl TimerCallback for Nic {
     /// The ticker: heartbeat to the peer, watch of the peer's, and the
     /// data path's recovery poll.
     fn run(&self) -> Option<u32> {
+        if crate::scribble::hung() {
+            return Some(TICK_MS);
+        }
         if self.tick_heartbeat() {
             // The peer stopped: carrier off now, the link work does the rest.
             self.netdev.device().carrier_off();
@@ -346,9 +343,7 @@ impl PinnedDrop for Nic {
         // Closes the interface (which takes the link down and tells the
         // peer); no callback runs after this.
         self.netdev.unregister();
-        let ntb = self.shared.ntb.get();
-        let _ = ntb.link_disable();
-        self.shared.notify.enable(false);
+        let _ = self.ntb.get().link_disable();
     }
 }
 

@@ -1,140 +1,115 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Per-queue interrupts: the seam between the data path and where its
-//! interrupts come from.
+//! Per-queue interrupts, from the NTB irq domain (src/irq_domain.rs,
+//! Documentation/irq-domain.md).
 //!
-//! The data path needs two things per queue: a local interrupt that
-//! schedules the queue's NAPI context, and a trigger descriptor
-//! `(offset, data)` that tells the peer how to raise it. This file provides
-//! them with NTB doorbells (one doorbell bit per queue, the bit of the
-//! queue's own vector when the NTB has several): the trigger descriptor is
-//! `(0, bit)` and the peer raises it with `ntb_peer_db_set`.
-//!
-//! The NTB irq domain (issue 4) will provide the same per queue (a Linux
-//! IRQ requested with the queue as handler, and a trigger descriptor the
-//! peer writes through a window); replacing this file's [`Doorbells`] with
-//! it changes neither the negotiation (trigger descriptors in scratchpads)
-//! nor the queues, which only call [`Doorbells::kick`] and get
-//! [`Doorbells::pending`] through `db_event`.
+//! Each queue has its own Linux IRQ, `ntb0-q<N>` in /proc/interrupts,
+//! whose handler schedules the queue's NAPI context, and a trigger
+//! descriptor that this host publishes to the peer in scratchpads (three
+//! words per queue, `irq_index::Trigger::to_words`). The peer resolves it
+//! into a [`PeerTrigger`] and raises the interrupt with one posted write.
+//! The domain picks its backend: MSI messages through the NTB's last memory
+//! window where the hardware allows, otherwise NTB doorbells cascaded from
+//! the NTB core's `db_event` (the virtual NTB). The `irq_mode` module
+//! parameter (`auto`, `msi`, `doorbell`) forces one.
 
+use crate::klib::irq::{self, IrqReturn};
+use crate::klib::irq_domain::{self, Config, IrqDomain, Mode, PeerTrigger, Trigger};
+use crate::klib::irq_index::TRIGGER_WORDS;
 use crate::klib::ntb;
-use crate::negotiate;
+use crate::nic::WIDX;
+use crate::queue::Queue;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::prelude::*;
+use kernel::str::CStr;
+use kernel::sync::Arc;
 
-/// Most queues one doorbell register can serve.
-pub(crate) const MAX_BITS: u32 = 64;
+/// The words of one trigger descriptor.
+pub(crate) type TriggerWords = [u32; TRIGGER_WORDS];
 
-/// The doorbell bits of this host's queues, and how to ring the peer's.
-pub(crate) struct Doorbells {
-    ntb: ntb::Handle,
-    /// Bit of local queue `q`.
-    bits: [u8; MAX_BITS as usize],
-    /// How many queues have a bit.
-    count: u32,
-    /// Every bit in `bits[..count]`.
-    mask: u64,
-    /// Distinct interrupt vectors among them.
-    vectors: u32,
+/// The handler of one queue's interrupt.
+pub(crate) struct QueueIrq(Arc<Queue>);
+
+impl irq::Handler for QueueIrq {
+    fn handle_irq(&self) -> IrqReturn {
+        self.0.interrupt();
+        IrqReturn::Handled
+    }
 }
 
-impl Doorbells {
-    /// Assigns one doorbell bit to each possible queue: the first bit of
-    /// vector `q` when the NTB has several vectors (so that each queue has
-    /// its own interrupt), else bit `q` of the one vector.
-    pub(crate) fn new(ntb: &ntb::Device) -> Self {
-        let valid = ntb.db_valid_mask();
-        let vcount = ntb.db_vector_count();
-        let mut bits = [0u8; MAX_BITS as usize];
-        let mut count = 0u32;
-        let mut mask = 0u64;
-        // One bit per vector when there are several, else every bit.
-        let candidates = (0..MAX_BITS).filter_map(|i| {
-            let m = if vcount > 1 {
-                if i < vcount {
-                    ntb.db_vector_mask(i) & valid
-                } else {
-                    0
-                }
-            } else {
-                valid & (1 << i)
-            };
-            (m != 0).then(|| m.trailing_zeros())
-        });
-        for bit in candidates {
-            if mask & (1 << bit) != 0 {
-                continue;
-            }
-            if let Some(slot) = bits.get_mut(count as usize) {
-                *slot = bit as u8;
-                mask |= 1 << bit;
-                count += 1;
-            }
-        }
-        Self {
-            ntb: ntb.handle(),
-            bits,
-            count,
-            mask,
-            vectors: if vcount > 1 { count } else { vcount.min(1) },
+/// What the domain calls back into: queues whose trigger changed (an MSI
+/// moved to another CPU), to publish again.
+pub(crate) struct Owner {
+    changed: AtomicU64,
+}
+
+impl irq_domain::Owner for Owner {
+    type Handler = QueueIrq;
+
+    fn trigger_changed(&self, queue: u32, _trigger: Trigger) {
+        if queue < 64 {
+            self.changed.fetch_or(1 << queue, Ordering::AcqRel);
         }
     }
+}
 
-    /// Queues that can have their own doorbell bit.
-    pub(crate) fn queues(&self) -> u32 {
-        self.count
-    }
+/// The interrupts of every queue this device can have, requested for the
+/// device's life.
+pub(crate) struct Irqs {
+    domain: IrqDomain<Owner>,
+}
 
-    /// Interrupt vectors these queues use (the "interrupts available").
-    pub(crate) fn vectors(&self) -> u32 {
-        self.vectors
-    }
-
-    /// The trigger descriptor `(offset, data)` of local queue `q`, for the
-    /// peer.
-    pub(crate) fn trigger(&self, q: u32) -> (u32, u32) {
-        (0, self.bits.get(q as usize).copied().map_or(0, u32::from))
-    }
-
-    /// The kind word for `SP_IRQ`.
-    pub(crate) fn irq_word(&self, queues: u32) -> u32 {
-        negotiate::IRQ_DOORBELL << 24 | queues.min(self.count)
-    }
-
-    /// Unmasks (`on`) or masks this host's queue bits.
-    pub(crate) fn enable(&self, on: bool) {
-        let ntb = self.ntb.get();
-        // Failures leave the doorbells as they were: a masked doorbell only
-        // delays the queue to the recovery timer.
-        let _ = if on {
-            ntb.db_clear(self.mask)
-                .and_then(|()| ntb.db_clear_mask(self.mask))
-        } else {
-            ntb.db_set_mask(self.mask)
+impl Irqs {
+    /// Creates the domain named `name` with one interrupt per queue. The
+    /// NTB link must be up (for the MSI backend).
+    pub(crate) fn new(dev: &ntb::Device, name: &CStr, queues: &[Arc<Queue>]) -> Result<Self> {
+        let cfg = Config {
+            name,
+            queues: queues.len() as u32,
+            mode: Mode::from_param()?,
+            db_mask: 0,
+            // ntbnet's data window comes first; the MSI backend takes the
+            // last one.
+            data_windows: WIDX as u32 + 1,
         };
+        let owner = Owner {
+            changed: AtomicU64::new(0),
+        };
+        let domain = IrqDomain::new(dev, &cfg, owner)?;
+        for (q, queue) in queues.iter().enumerate() {
+            domain.request(q as u32, QueueIrq(queue.clone()))?;
+        }
+        pr_info!(
+            "{}: {} queue interrupts ({})\n",
+            name,
+            queues.len(),
+            domain.backend().name()
+        );
+        Ok(Self { domain })
     }
 
-    /// The local queues signalled on `vector`, as a bit per queue; clears
-    /// their doorbell bits. From `db_event` (interrupt context).
-    pub(crate) fn pending(&self, vector: u32) -> u64 {
-        let ntb = self.ntb.get();
-        let bits = ntb.db_read() & ntb.db_vector_mask(vector) & self.mask;
-        if bits == 0 {
-            return 0;
-        }
-        let _ = ntb.db_clear(bits);
-        let mut queues = 0u64;
-        for (q, &b) in self.bits.iter().take(self.count as usize).enumerate() {
-            if bits & (1 << b) != 0 {
-                queues |= 1 << q;
-            }
-        }
-        queues
+    /// The trigger descriptor of local queue `q`, for the peer.
+    pub(crate) fn trigger_words(&self, q: u32) -> TriggerWords {
+        self.domain
+            .trigger(q)
+            .map_or([0; TRIGGER_WORDS], |t| t.to_words())
     }
 
-    /// Raises the peer's queue interrupt whose trigger data is `bit` (a
-    /// posted write).
-    pub(crate) fn kick(&self, bit: u32) {
-        if bit < MAX_BITS {
-            let _ = self.ntb.get().peer_db_set(1 << bit);
-        }
+    /// Queues whose trigger changed since the last call, as bits.
+    pub(crate) fn take_changed(&self) -> u64 {
+        self.domain.owner().changed.swap(0, Ordering::AcqRel)
     }
+
+    /// Feeds the NTB core's doorbell event to the domain (interrupt
+    /// context).
+    pub(crate) fn db_event(&self, vector: u32) {
+        self.domain.db_event(vector);
+    }
+}
+
+/// Resolves a trigger descriptor the peer published (untrusted: decoded
+/// with every field checked, the window offset checked against the window).
+pub(crate) fn resolve(dev: &ntb::Device, words: TriggerWords) -> Result<Arc<PeerTrigger>> {
+    let trigger = Trigger::from_words(words).map_err(|_| EINVAL)?;
+    Ok(Arc::new(PeerTrigger::new(dev, &trigger)?, GFP_KERNEL)?)
 }

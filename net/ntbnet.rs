@@ -23,7 +23,7 @@ pub mod klib;
 
 mod ethtool;
 mod link;
-mod negotiate;
+pub mod negotiate;
 mod nic;
 mod notify;
 mod queue;

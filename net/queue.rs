@@ -11,10 +11,11 @@
 
 use crate::impl_has_napi;
 use crate::klib::barrier::{mb, rmb, wmb};
+use crate::klib::irq_domain::PeerTrigger;
 use crate::klib::napi::{self, Napi};
 use crate::klib::net::{self, TxQueue, TxResult};
 use crate::klib::skb::SkBuff;
-use crate::nic::{Shared, Windows};
+use crate::nic::Windows;
 use crate::ring::{
     Desc, QueueLayout, RxFrame, RxRing, TxError, TxRing, WindowLayout, DESC_F_CSUM_VALID, DESC_LEN,
     FEATURE_CSUM, Q_CONS, Q_PROD, Q_RX_EVENT, Q_TX_EVENT,
@@ -45,8 +46,8 @@ pub(crate) struct TxState {
     out_base: usize,
     /// This queue's area in this host's window (`cons`, `rx_event`).
     in_base: usize,
-    /// The peer's doorbell bit for this queue.
-    kick: u32,
+    /// How to raise the peer's interrupt for this queue.
+    kick: Arc<PeerTrigger>,
     /// Whether descriptors may carry `DESC_F_CSUM_VALID`.
     csum: bool,
 }
@@ -59,8 +60,8 @@ pub(crate) struct RxState {
     in_base: usize,
     /// This queue's area in the peer's window (`cons`, `rx_event`).
     out_base: usize,
-    /// The peer's doorbell bit for this queue.
-    kick: u32,
+    /// How to raise the peer's interrupt for this queue.
+    kick: Arc<PeerTrigger>,
 }
 
 impl TxState {
@@ -70,7 +71,7 @@ impl TxState {
         q: u32,
         local: &WindowLayout,
         peer: &WindowLayout,
-        kick: u32,
+        kick: Arc<PeerTrigger>,
     ) -> Result<Self> {
         let ql: QueueLayout = *peer.queue();
         let n = to_usize(ql.entries());
@@ -99,7 +100,7 @@ impl RxState {
         q: u32,
         local: &WindowLayout,
         peer: &WindowLayout,
-        kick: u32,
+        kick: Arc<PeerTrigger>,
     ) -> Result<Self> {
         let base = |w: &WindowLayout| {
             w.queue_base(q)
@@ -126,7 +127,6 @@ pub(crate) struct Queue {
     #[pin]
     rx: SpinLock<Option<RxState>>,
     index: u16,
-    shared: Arc<Shared>,
     /// This queue's counters.
     pub(crate) stats: QueueStats,
 }
@@ -135,18 +135,13 @@ impl_has_napi!(Queue, napi);
 
 impl Queue {
     /// Queue `index` of `dev`, idle until [`Queue::start`].
-    pub(crate) fn new(
-        dev: &net::Device,
-        index: u16,
-        shared: Arc<Shared>,
-    ) -> impl PinInit<Self, Error> {
+    pub(crate) fn new(dev: &net::Device, index: u16) -> impl PinInit<Self, Error> {
         let napi = Napi::new(dev);
         try_pin_init!(Self {
             napi <- napi,
             tx <- new_spinlock!(None, "ntbnet_tx"),
             rx <- new_spinlock!(None, "ntbnet_rx"),
             index,
-            shared,
             stats: QueueStats::default(),
         })
     }
@@ -167,10 +162,10 @@ impl Queue {
     /// with transmission stopped.
     pub(crate) fn stop(&self) {
         self.napi.disable();
-        net::with_bh_disabled(|| {
-            *self.tx.lock() = None;
-            *self.rx.lock() = None;
-        });
+        // Taken out under the locks, dropped outside them: the last
+        // reference to a peer trigger unmaps it, which sleeps.
+        let states = net::with_bh_disabled(|| (self.tx.lock().take(), self.rx.lock().take()));
+        drop(states);
     }
 
     /// The peer raised this queue's interrupt (interrupt context).
@@ -194,12 +189,40 @@ impl Queue {
 
     /// The producer index this host published on the queue, while up.
     pub(crate) fn tx_prod(&self) -> Option<u32> {
-        self.tx.lock().as_ref().map(|t| t.ring.prod())
+        net::with_bh_disabled(|| self.tx.lock().as_ref().map(|t| t.ring.prod()))
     }
 
-    fn kick(&self, bit: u32) {
+    fn kick(&self, trigger: &PeerTrigger) {
         self.stats.kicks.inc();
-        self.shared.notify.kick(bit);
+        trigger.fire();
+    }
+
+    /// Replaces the peer's trigger (the peer republished it).
+    pub(crate) fn set_kick(&self, trigger: &Arc<PeerTrigger>) {
+        // The old triggers are dropped outside the locks (see `stop`).
+        let old = net::with_bh_disabled(|| {
+            let tx = self
+                .tx
+                .lock()
+                .as_mut()
+                .map(|tx| core::mem::replace(&mut tx.kick, trigger.clone()));
+            let rx = self
+                .rx
+                .lock()
+                .as_mut()
+                .map(|rx| core::mem::replace(&mut rx.kick, trigger.clone()));
+            (tx, rx)
+        });
+        drop(old);
+    }
+
+    /// Raises the peer's interrupt of this queue, if the link is up (the
+    /// scribble test mode).
+    pub(crate) fn poke_peer(&self) {
+        let kick = net::with_bh_disabled(|| self.tx.lock().as_ref().map(|t| t.kick.clone()));
+        if let Some(k) = kick {
+            k.fire();
+        }
     }
 
     /// The largest frame the stack may hand us next.
@@ -225,7 +248,7 @@ impl Queue {
         mb();
         let ev = tx.win.read_le(tx.in_base + Q_RX_EVENT as usize);
         if tx.ring.need_notify(ev) {
-            self.kick(tx.kick);
+            self.kick(&tx.kick);
         }
     }
 
@@ -388,7 +411,7 @@ impl Queue {
         if tx.ring.in_flight() != 0 {
             let ev = tx.win.read_le(tx.in_base + Q_RX_EVENT as usize);
             if tx.ring.need_notify(ev) {
-                self.kick(tx.kick);
+                self.kick(&tx.kick);
             }
         }
     }
@@ -480,7 +503,7 @@ impl napi::Poll for Queue {
             mb();
             let ev = rx.win.read_le(rx.in_base + Q_TX_EVENT as usize);
             if rx.ring.need_notify(ev) {
-                self.kick(rx.kick);
+                self.kick(&rx.kick);
             }
         }
 

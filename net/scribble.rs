@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `scribble` test mode: a misbehaving peer on demand.
+//! Test modes: a misbehaving peer, and a hung one, on demand.
 //!
 //! `echo 1 > /sys/module/ntbnet/parameters/scribble` makes this host write
 //! garbage over the peer's whole inbound window, every link tick, and ring
@@ -8,6 +8,11 @@
 //! stay healthy and count what it rejects (`ethtool -S`). Writing 0 ends
 //! the mode and starts a new session, after which the link comes back.
 //! Nothing else changes while the parameter is 0.
+//!
+//! `echo 1 > /sys/module/ntbnet/parameters/hang` stops this host's link
+//! work and heartbeat (the data path goes on), as if its link management
+//! hung with the NTB link still up: the peer must notice the silent
+//! heartbeat within a second. Writing 0 resumes them.
 //!
 //! Random bytes alone rarely get past the first check (`prod`), so while
 //! the link is up each round also publishes, on every queue, a plausible
@@ -18,9 +23,19 @@ use crate::klib::{params, random};
 use crate::nic::{Nic, Windows};
 use crate::ring::{Desc, WindowLayout, Q_PROD};
 
-/// Whether the test mode is on.
+/// A random number below `n` (0 if `n` is 0).
+fn random_below(n: u32) -> u32 {
+    random::u32().checked_rem(n).unwrap_or(0)
+}
+
+/// Whether the scribble test mode is on.
 pub(crate) fn enabled() -> bool {
     params::scribble()
+}
+
+/// Whether the hang test mode is on.
+pub(crate) fn hung() -> bool {
+    params::hang()
 }
 
 /// One round of garbage over the peer's window (of layout `layout`, if the
@@ -45,15 +60,15 @@ pub(crate) fn scribble(nic: &Nic, win: &Windows, layout: Option<WindowLayout>) {
                 continue;
             };
             let base = base as usize;
-            let count = random::u32() % ql.entries() + 1;
+            let count = random_below(ql.entries()) + 1;
             for i in 0..count {
                 let seq = prod.wrapping_add(i);
                 let r = random::u32();
-                let off = random::u32() % ql.data_size();
+                let off = random_below(ql.data_size());
                 let desc = Desc {
                     // Aligned half of the time.
                     off: if r & 1 == 0 { off & !63 } else { off },
-                    len: random::u32() % (ql.max_frame() + 64),
+                    len: random_below(ql.max_frame() + 64),
                     flags: r >> 1 & r >> 2 & 0x3,
                     seq,
                 };
@@ -62,7 +77,12 @@ pub(crate) fn scribble(nic: &Nic, win: &Windows, layout: Option<WindowLayout>) {
             let _ = out.write32(base + Q_PROD as usize, prod.wrapping_add(count));
         }
     }
-    for bit in 0..crate::notify::MAX_BITS {
-        nic.shared.notify.kick(bit);
+    if layout.is_some() {
+        for queue in nic.queues.iter() {
+            queue.poke_peer();
+        }
+    } else {
+        let dev = nic.ntb.get();
+        let _ = dev.peer_db_set(dev.db_valid_mask());
     }
 }

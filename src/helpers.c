@@ -252,20 +252,32 @@ const char *ntbnet_irq_mode_param(void)
 }
 
 /*
- * ntbnet's scribble test mode (net/scribble.rs): a module that has it
- * defines NTBNET_SCRIBBLE_PARAM before including this file; for the others
- * it reads false.
+ * ntbnet's test modes (net/scribble.rs, net/link.rs): a module that has
+ * them defines NTBNET_TEST_PARAMS before including this file; for the
+ * others they read false.
  */
-#ifdef NTBNET_SCRIBBLE_PARAM
+#ifdef NTBNET_TEST_PARAMS
 static bool scribble;
 module_param(scribble, bool, 0644);
 MODULE_PARM_DESC(scribble, "test mode: write garbage over the peer's window (default: off)");
+static bool hang;
+module_param(hang, bool, 0644);
+MODULE_PARM_DESC(hang, "test mode: stop the link work and the heartbeat, as a hung host (default: off)");
 #endif
 
 bool ntbnet_param_scribble(void)
 {
-#ifdef NTBNET_SCRIBBLE_PARAM
+#ifdef NTBNET_TEST_PARAMS
 	return READ_ONCE(scribble);
+#else
+	return false;
+#endif
+}
+
+bool ntbnet_param_hang(void)
+{
+#ifdef NTBNET_TEST_PARAMS
+	return READ_ONCE(hang);
 #else
 	return false;
 #endif

@@ -42,6 +42,7 @@ unsigned int ntbnet_skb_nr_frags(const struct sk_buff *skb);
 const void *ntbnet_skb_frag(const struct sk_buff *skb, unsigned int i,
 			    unsigned int *len);
 bool ntbnet_param_scribble(void);
+bool ntbnet_param_hang(void);
 /* The NTB irq domain's MSI backend (src/irq_domain.rs). */
 int ntbnet_msi_address_range(u64 *base, u64 *size);
 int ntbnet_msi_parent_info(msi_alloc_info_t *info, struct msi_desc *desc,

@@ -13,3 +13,10 @@ pub fn scribble() -> bool {
     // SAFETY: Reads a module parameter; no preconditions.
     unsafe { bindings::ntbnet_param_scribble() }
 }
+
+/// ntbnet's `hang` test mode (`/sys/module/ntbnet/parameters/hang`); false
+/// in the other modules.
+pub fn hang() -> bool {
+    // SAFETY: Reads a module parameter; no preconditions.
+    unsafe { bindings::ntbnet_param_hang() }
+}

@@ -3,14 +3,16 @@
 # vm-args: -n 2 -t 300
 #
 # ntbnet: the link comes up with both hosts, ping is loss-free, the carrier
-# follows the peer's interface going down and up, ethtool reports the
-# device, and the module unloads.
+# follows the peer's interface going down and up and its heartbeat, ethtool
+# reports the device, and the module unloads.
 . /extra/lib.sh
-ktap_plan 12
+ktap_plan 15
 
 ktap_check "link: modprobe, ntb0 up" ntb_up
 ktap_check "link: carrier" wait_for 30 ntb_carrier
 ktap_check "link: ethtool -i names ntbnet" sh -c "$ETHTOOL -i ntb0 | grep -q '^driver: ntbnet'"
+irqs=$(grep -c ' ntb0-q[0-9]*$' /proc/interrupts)
+ktap_result "link: $irqs queue interrupts ntb0-q<N> in /proc/interrupts" "$([ "$irqs" -ge 1 ]; echo $?)"
 mac=$(cat /sys/class/net/ntb0/address)
 ktap_result "link: locally administered MAC $mac" "$(case $mac in 02:*:0$HOST) echo 0 ;; *) echo 1 ;; esac)"
 ktap_check "ping: peer answers" wait_for 30 ping -c 1 -W 1 "$PEER"
@@ -33,6 +35,19 @@ wait_for 30 ping -c 1 -W 1 "$PEER"
 ktap_check "ping: after the link bounced, no loss" sh -c \
 	"ping -c 10 -i 0.2 $PEER | grep -q ' 0% packet loss'"
 ntb_barrier 6002
+
+# Host 1's link management hangs (the hang test mode) with the NTB link
+# up: host 0 notices the silent heartbeat within a second.
+if [ "$HOST" = 1 ]; then
+	ktap_check "link: hang test mode on" sh -c "echo 1 > /sys/module/ntbnet/parameters/hang"
+	sleep 3
+	echo 0 > /sys/module/ntbnet/parameters/hang
+else
+	ktap_check "link: carrier off when the peer's heartbeat stops" wait_for 3 ntb_nocarrier
+fi
+ktap_check "link: carrier back after the hang" wait_for 30 ntb_carrier
+wait_for 30 ping -c 1 -W 1 "$PEER"
+ntb_barrier 6003
 
 rx=$(ntb_stat_sum '^q[0-9]+_rx_packets$')
 bad=$(ntb_stat_sum '^q[0-9]+_bad_')
