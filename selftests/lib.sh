@@ -52,11 +52,12 @@ ktap_finished() {
 # wait_for SECONDS command args...: retry a command until it succeeds or
 # the time runs out; every wait in the tests has a limit.
 wait_for() {
-	local t=$1 i=0
+	local end
+	end=$(($(cut -d. -f1 /proc/uptime) + $1))
 	shift
 	while ! "$@" >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -le $((t * 10)) ] || return 1
+		# Wall-clock limit: the command itself may take seconds (ping -W).
+		[ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ] || return 1
 		sleep 0.1
 	done
 }

@@ -21,7 +21,8 @@ me=10.99.0.$((HOST + 1)) peer=10.99.0.$((2 - HOST))
 /usr/bin/ip addr add $me/24 dev ntb0
 /usr/bin/ip link set ntb0 up
 . /extra/lib.sh
-wait_for 30 sh -c '/usr/bin/ip -o link show ntb0 | grep -q LOWER_UP' || { echo "no carrier on ntb0"; exit 1; }
+carrier() { [ "$(cat /sys/class/net/ntb0/carrier 2>/dev/null)" = 1 ]; }
+wait_for 60 carrier || { echo "no carrier on ntb0"; exit 1; }
 /usr/bin/ip addr show ntb0
 if [ "$HOST" = 0 ]; then
 	/usr/bin/iperf3 -s -1 > /tmp/iperf3-server.log 2>&1 &

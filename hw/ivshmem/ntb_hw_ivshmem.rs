@@ -187,7 +187,11 @@ impl klib::timer::TimerCallback for Shared {
                 // How long the peer's heartbeat has been still: the time
                 // it took to notice a dead peer.
                 let silent = w.stale.load(Ordering::Relaxed) * TICK_MS;
-                pr_info!("{}: link down (peer silent for {} ms)\n", &*self.name, silent);
+                pr_info!(
+                    "{}: link down (peer silent for {} ms)\n",
+                    &*self.name,
+                    silent
+                );
             } else {
                 pr_info!("{}: link down\n", &*self.name);
             }

@@ -39,6 +39,8 @@ if [ "$HOST" = 0 ]; then
 	ktap_result "restart: link down within 1 s of the peer's death" \
 		"$([ -n "$silent" ] && [ "$silent" -lt 1000 ]; echo $?)" "silent ${silent:-?} ms"
 	ktap_check "restart: traffic after host1 rebooted" pings
+	# Let the rebooted host1 see traffic too before the link goes away.
+	sleep 10
 	ktap_check "restart: unload" down
 	ktap_finished
 elif [ "$BOOT" = 0 ]; then

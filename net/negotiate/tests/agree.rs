@@ -59,7 +59,15 @@ fn offer_words_round_trip() {
     let idx: Vec<u32> = words.iter().map(|w| w.0).collect();
     assert_eq!(
         idx,
-        [SP_VERSION, SP_FEATURES, SP_QUEUES, SP_ENTRIES, SP_MAX_FRAME, SP_WINDOW, SP_IRQ]
+        [
+            SP_VERSION,
+            SP_FEATURES,
+            SP_QUEUES,
+            SP_ENTRIES,
+            SP_MAX_FRAME,
+            SP_WINDOW,
+            SP_IRQ
+        ]
     );
     let back = Offer::from_spads(|i| words.iter().find(|w| w.0 == i).map_or(0, |w| w.1));
     assert_eq!(back, a);
@@ -80,9 +88,15 @@ fn another_protocol_is_refused() {
     let a = offer(1, 64, MIB);
     let mut b = offer(1, 64, MIB);
     b.version = 0x1234_5678;
-    assert_eq!(agree(&a, &b, MIB), Err(Incompatible::NotNtbnet(0x1234_5678)));
+    assert_eq!(
+        agree(&a, &b, MIB),
+        Err(Incompatible::NotNtbnet(0x1234_5678))
+    );
     b.version = 0;
-    assert!(matches!(agree(&a, &b, MIB), Err(Incompatible::NotNtbnet(0))));
+    assert!(matches!(
+        agree(&a, &b, MIB),
+        Err(Incompatible::NotNtbnet(0))
+    ));
 }
 
 #[test]
@@ -93,7 +107,10 @@ fn another_major_version_is_refused_any_minor_accepted() {
     assert!(matches!(agree(&a, &b, MIB), Err(Incompatible::Version(_))));
     b.version = version_word() | 0x7f;
     assert!(agree(&a, &b, MIB).is_ok());
-    assert_eq!(major_of(version_word()), Some(u32::from(ring::VERSION_MAJOR)));
+    assert_eq!(
+        major_of(version_word()),
+        Some(u32::from(ring::VERSION_MAJOR))
+    );
 }
 
 #[test]
@@ -101,25 +118,43 @@ fn bad_interrupt_words_are_refused() {
     let a = offer(2, 64, MIB);
     let mut b = offer(2, 64, MIB);
     b.irq = 1 << 24 | 16;
-    assert!(matches!(agree(&a, &b, MIB), Err(Incompatible::Interrupts(_))));
+    assert!(matches!(
+        agree(&a, &b, MIB),
+        Err(Incompatible::Interrupts(_))
+    ));
     b.irq = irq_word(1); // fewer triggers than queues
-    assert!(matches!(agree(&a, &b, MIB), Err(Incompatible::Interrupts(_))));
+    assert!(matches!(
+        agree(&a, &b, MIB),
+        Err(Incompatible::Interrupts(_))
+    ));
     b.irq = irq_word(2);
     b.queues = 0;
-    assert!(matches!(agree(&a, &b, MIB), Err(Incompatible::Interrupts(_))));
+    assert!(matches!(
+        agree(&a, &b, MIB),
+        Err(Incompatible::Interrupts(_))
+    ));
 }
 
 #[test]
 fn bad_parameters_are_refused() {
     let a = offer(2, 256, MIB);
     let mut b = offer(2, 100, MIB);
-    assert_eq!(agree(&a, &b, MIB), Err(Incompatible::Layout(LayoutError::Entries)));
+    assert_eq!(
+        agree(&a, &b, MIB),
+        Err(Incompatible::Layout(LayoutError::Entries))
+    );
     b.entries = 64;
     b.max_frame = 10;
-    assert_eq!(agree(&a, &b, MIB), Err(Incompatible::Layout(LayoutError::MaxFrame)));
+    assert_eq!(
+        agree(&a, &b, MIB),
+        Err(Incompatible::Layout(LayoutError::MaxFrame))
+    );
     b.max_frame = ring::MAX_FRAME;
     // A peer window too small for two 64 KiB frames per queue.
-    assert_eq!(agree(&a, &b, 64 << 10), Err(Incompatible::Layout(LayoutError::TooLarge)));
+    assert_eq!(
+        agree(&a, &b, 64 << 10),
+        Err(Incompatible::Layout(LayoutError::TooLarge))
+    );
 }
 
 #[test]
