@@ -496,11 +496,21 @@ impl<T: Owner> IrqDomain<T> {
             );
             EINVAL
         })?;
+        let bits = map.mask();
         let hw = Hw::Doorbell {
             ntb: NtbRef::new(ntb),
             map,
         };
-        Self::create(pdev, null_mut(), hw, cfg.name, cfg.queues, owner)
+        let domain = Self::create(pdev, null_mut(), hw, cfg.name, cfg.queues, owner)?;
+        // The domain owns these bits now: a previous client may have left
+        // them masked (ntb_transport masks its bits when it goes) or
+        // pending. Drop masks them again.
+        // SAFETY: The device is registered (type invariant of `ntb::Device`).
+        unsafe {
+            bindings::ntb_db_clear(raw, bits);
+            bindings::ntb_db_clear_mask(raw, bits);
+        }
+        Ok(domain)
     }
 
     /// Creates an MSI-backend domain for a PCI device whose inbound writes
@@ -865,15 +875,21 @@ impl<T: Owner> Drop for IrqDomain<T> {
             bindings::irq_domain_remove(self.inner.domain());
             bindings::irq_domain_free_fwnode(self.fwnode);
         }
-        if let Hw::Msi {
-            widx,
-            ntb: Some(ntb),
-            ..
-        } = &self.inner.hw
-        {
-            // SAFETY: The device stays registered while `NtbRef` lives; the
-            // window was translated by `ntb_msi_window`.
-            unsafe { bindings::ntb_mw_clear_trans(ntb.ntb, 0, *widx as c_int) };
+        match &self.inner.hw {
+            Hw::Msi {
+                widx,
+                ntb: Some(ntb),
+                ..
+            } => {
+                // SAFETY: The device stays registered while `NtbRef` lives;
+                // the window was translated by `ntb_msi_window`.
+                unsafe { bindings::ntb_mw_clear_trans(ntb.ntb, 0, *widx as c_int) };
+            }
+            Hw::Doorbell { ntb, map } => {
+                // SAFETY: The device stays registered while `NtbRef` lives.
+                unsafe { bindings::ntb_db_set_mask(ntb.ntb, map.mask()) };
+            }
+            Hw::Msi { ntb: None, .. } => {}
         }
     }
 }
