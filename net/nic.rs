@@ -12,6 +12,7 @@
 //! bound; the translation is removed before the buffer is freed. The data
 //! path state (rings) lives for one link session (see `link.rs`).
 
+use crate::klib::barrier::mb;
 use crate::klib::coherent::Coherent;
 use crate::klib::iomem::IoMemWc;
 use crate::klib::net::{self, Rtnl, TxResult};
@@ -112,6 +113,18 @@ impl Windows {
     /// value).
     pub(crate) fn read_le(&self, off: usize) -> u32 {
         u32::from_le(self.inbound.read32(off))
+    }
+
+    /// Writes index `val` at `out_off` of the peer's window, then, after a
+    /// full barrier, reads the peer's event at `event_off` of this host's
+    /// window once: an index update and the check whether the peer asked
+    /// to be interrupted for it.
+    pub(crate) fn post_then_read(&self, out_off: usize, val: u32, event_off: usize) -> u32 {
+        // An offset outside the window cannot happen (the layouts were
+        // checked); the write would be dropped.
+        let _ = self.outbound.write32(out_off, val);
+        mb();
+        self.read_le(event_off)
     }
 }
 

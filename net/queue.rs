@@ -241,12 +241,11 @@ impl Queue {
         }
         let p = tx.ring.publish();
         wmb();
-        let _ = tx
-            .win
-            .outbound
-            .write32(tx.out_base + Q_PROD as usize, p.prod);
-        mb();
-        let ev = tx.win.read_le(tx.in_base + Q_RX_EVENT as usize);
+        let ev = tx.win.post_then_read(
+            tx.out_base + Q_PROD as usize,
+            p.prod,
+            tx.in_base + Q_RX_EVENT as usize,
+        );
         if tx.ring.need_notify(ev) {
             self.kick(&tx.kick);
         }
@@ -342,17 +341,17 @@ impl Queue {
                 return TxResult::Ok;
             }
             Err(TxError::Full) => {
-                self.reap(tx, txq);
+                // Only when the frame is larger than the stop threshold
+                // assumed (the MTU grew): make room, or stop and requeue.
+                self.arm_wake(dev, tx, txq, true);
                 match tx.ring.reserve(len) {
                     Ok(slot) => slot,
-                    Err(_) => {
-                        self.arm_wake(dev, tx, txq, true);
-                        if txq.is_stopped() {
-                            return TxResult::Busy(skb);
-                        }
-                        self.stats.tx_dropped.inc();
-                        return TxResult::Ok;
+                    Err(_) if !txq.is_stopped() => {
+                        self.stats.tx_stops.inc();
+                        txq.stop();
+                        return TxResult::Busy(skb);
                     }
+                    Err(_) => return TxResult::Busy(skb),
                 }
             }
         };
@@ -496,12 +495,11 @@ impl napi::Poll for Queue {
             // The copies are done before the sender may reuse the space.
             mb();
             let c = rx.ring.consume();
-            let _ = rx
-                .win
-                .outbound
-                .write32(rx.out_base + Q_CONS as usize, c.cons);
-            mb();
-            let ev = rx.win.read_le(rx.in_base + Q_TX_EVENT as usize);
+            let ev = rx.win.post_then_read(
+                rx.out_base + Q_CONS as usize,
+                c.cons,
+                rx.in_base + Q_TX_EVENT as usize,
+            );
             if rx.ring.need_notify(ev) {
                 self.kick(&rx.kick);
             }
