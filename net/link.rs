@@ -192,7 +192,7 @@ impl Link {
         let window = self.windows.as_ref().map_or(0, |w| w.inbound.len() as u64);
         Offer {
             version: negotiate::version_word(),
-            features: ring::FEATURE_CSUM,
+            features: ring::FEATURE_CSUM | ring::FEATURE_GSO,
             queues: self.want_queues,
             entries: self.want_entries,
             max_frame: MAX_FRAME,
@@ -581,6 +581,13 @@ impl Nic {
             queue.start(tx, rx);
         }
         self.heartbeat_reset();
+        let gso_max = self
+            .queues
+            .iter()
+            .take(n as usize)
+            .map(|q| q.gso_max())
+            .min();
+        self.gso_max.store(gso_max.unwrap_or(0), Ordering::Relaxed);
         self.active.store(n, Ordering::Release);
         dev.tx_wake_all();
         dev.carrier_on();
@@ -593,6 +600,7 @@ impl Nic {
         let dev = self.netdev.device();
         dev.carrier_off();
         dev.tx_disable();
+        self.gso_max.store(0, Ordering::Relaxed);
         self.active.store(0, Ordering::Release);
         for q in self.queues.iter() {
             q.stop();

@@ -178,6 +178,8 @@ pub(crate) struct Nic {
     pub(crate) max_queues: u32,
     /// Queue pairs running (0 while the link is down).
     pub(crate) active: AtomicU32,
+    /// The largest GSO frame the running link carries (0: no GSO).
+    pub(crate) gso_max: AtomicU32,
     /// Set by the ticker when the peer's heartbeat stopped.
     pub(crate) peer_silent: AtomicBool,
     /// The heartbeats (ticker).
@@ -218,7 +220,14 @@ impl Nic {
         let nd = reg.device();
         nd.set_mac(&mac_address(dev));
         nd.set_mtu_range(net::ETH_MIN_MTU, MAX_MTU);
-        let features = net::features::SG | net::features::HW_CSUM | net::features::HIGHDMA;
+        // TSO: a large TCP segment crosses the link as one frame when the
+        // peer takes GSO frames (`features_check` segments the others).
+        let features = net::features::SG
+            | net::features::HW_CSUM
+            | net::features::HIGHDMA
+            | net::features::TSO
+            | net::features::TSO6
+            | net::features::TSO_ECN;
         nd.set_features(
             features | net::features::RXCSUM,
             features | net::features::RXCSUM,
@@ -245,6 +254,7 @@ impl Nic {
                 ntb: dev.handle(),
                 max_queues,
                 active: AtomicU32::new(0),
+                gso_max: AtomicU32::new(0),
                 peer_silent: AtomicBool::new(false),
                 heartbeat: Heartbeat::default(),
                 stats: LinkStats::default(),
@@ -322,6 +332,16 @@ impl net::Driver for Nic {
         match self.queues.get(usize::from(skb.queue_mapping())) {
             Some(q) => q.xmit(dev, skb),
             None => TxResult::Ok,
+        }
+    }
+
+    fn features_check(&self, _dev: &net::Device, skb: &SkBuff, features: u64) -> u64 {
+        // A GSO packet the link cannot carry as one frame is segmented by
+        // the core.
+        if skb.len() <= self.gso_max.load(Ordering::Relaxed) {
+            features
+        } else {
+            features & !net::features::GSO_MASK
         }
     }
 

@@ -14,11 +14,11 @@ use crate::klib::barrier::{mb, rmb, wmb};
 use crate::klib::irq_domain::PeerTrigger;
 use crate::klib::napi::{self, Napi};
 use crate::klib::net::{self, TxQueue, TxResult};
-use crate::klib::skb::SkBuff;
+use crate::klib::skb::{SkBuff, TcpGso};
 use crate::nic::Windows;
 use crate::ring::{
-    Desc, QueueLayout, RxFrame, RxRing, TxError, TxRing, WindowLayout, DESC_F_CSUM_VALID, DESC_LEN,
-    FEATURE_CSUM, Q_CONS, Q_PROD, Q_RX_EVENT, Q_TX_EVENT,
+    Desc, Gso, GsoProto, QueueLayout, RingError, RxFrame, RxRing, TxError, TxRing, WindowLayout,
+    DESC_F_CSUM_VALID, DESC_LEN, FEATURE_CSUM, FEATURE_GSO, Q_CONS, Q_PROD, Q_RX_EVENT, Q_TX_EVENT,
 };
 use crate::stats::QueueStats;
 use kernel::new_spinlock;
@@ -27,6 +27,16 @@ use kernel::sync::{Arc, SpinLock};
 
 /// `NETIF_F_RXCSUM`: the user lets the driver trust verified checksums.
 const RXCSUM: u64 = 1 << crate::klib::bindings::NETIF_F_RXCSUM_BIT;
+
+/// Frames up to this length are received into the skb's head.
+const RX_COPYBREAK: u32 = 2048;
+
+/// Bytes of a larger frame received into the head (the rest goes into page
+/// fragments): room for the headers GRO and the stack parse.
+const RX_HEAD: u32 = 256;
+
+/// A page, the size of a receive fragment.
+const PAGE_SIZE: u32 = kernel::page::PAGE_SIZE as u32;
 
 /// Room for a VLAN tag on top of the MTU when deciding whether the next
 /// frame fits.
@@ -50,6 +60,8 @@ pub(crate) struct TxState {
     kick: Arc<PeerTrigger>,
     /// Whether descriptors may carry `DESC_F_CSUM_VALID`.
     csum: bool,
+    /// Whether descriptors may carry GSO frames (`FEATURE_GSO`).
+    gso: bool,
 }
 
 /// The receiving side of a queue pair, for one link session.
@@ -89,6 +101,7 @@ impl TxState {
             in_base: base(local)?,
             kick,
             csum: peer.features() & FEATURE_CSUM != 0,
+            gso: peer.features() & (FEATURE_CSUM | FEATURE_GSO) == FEATURE_CSUM | FEATURE_GSO,
         })
     }
 }
@@ -225,12 +238,55 @@ impl Queue {
         }
     }
 
-    /// The largest frame the stack may hand us next.
+    /// The largest frame the stack may hand us next: a GSO frame of up to
+    /// `max_frame` (`Nic::features_check` keeps larger ones away), or one
+    /// MTU.
     fn next_frame(dev: &net::Device, tx: &TxState) -> u32 {
-        tx.ring
-            .layout()
-            .max_frame()
-            .min(dev.mtu().saturating_add(net::ETH_HLEN + VLAN_HLEN))
+        let max = tx.ring.layout().max_frame();
+        if tx.gso {
+            max
+        } else {
+            max.min(dev.mtu().saturating_add(net::ETH_HLEN + VLAN_HLEN))
+        }
+    }
+
+    /// The largest GSO frame this queue's ring takes, 0 without GSO.
+    pub(crate) fn gso_max(&self) -> u32 {
+        self.tx
+            .lock()
+            .as_ref()
+            .filter(|tx| tx.gso)
+            .map_or(0, |tx| tx.ring.layout().max_frame())
+    }
+
+    /// The descriptor flags for `skb`, computing its checksum if the stack
+    /// left it to us and the peer does not take it on trust. `None`: drop.
+    fn tx_flags(tx: &TxState, skb: &mut SkBuff) -> Option<u32> {
+        match skb.tcp_gso() {
+            // A large TCP segment: the peer's stack takes it as one GRO
+            // packet, its checksums vouched for (they never left memory).
+            Ok(Some(g)) if tx.gso => Some(
+                Gso {
+                    proto: if g.v6 {
+                        GsoProto::TcpV6
+                    } else {
+                        GsoProto::TcpV4
+                    },
+                    ecn: g.ecn,
+                    size: g.mss,
+                }
+                .flags(),
+            ),
+            // GSO the link cannot carry (renegotiated under the stack's
+            // feet; `features_check` stops the next ones).
+            Ok(Some(_)) | Err(_) => None,
+            Ok(None) if skb.csum_partial() => {
+                skb.checksum_help().ok()?;
+                Some(if tx.csum { DESC_F_CSUM_VALID } else { 0 })
+            }
+            Ok(None) if skb.csum_unnecessary() && tx.csum => Some(DESC_F_CSUM_VALID),
+            Ok(None) => Some(0),
+        }
     }
 
     /// Publishes what is reserved, and raises the peer's interrupt if it
@@ -320,19 +376,10 @@ impl Queue {
             self.stats.tx_dropped.inc();
             return TxResult::Ok;
         };
-        let mut flags = 0;
-        if skb.csum_partial() {
-            if skb.checksum_help().is_err() {
-                self.stats.tx_dropped.inc();
-                return TxResult::Ok;
-            }
-            flags = DESC_F_CSUM_VALID;
-        } else if skb.csum_unnecessary() {
-            flags = DESC_F_CSUM_VALID;
-        }
-        if !tx.csum {
-            flags = 0;
-        }
+        let Some(flags) = Self::tx_flags(tx, &mut skb) else {
+            self.stats.tx_dropped.inc();
+            return TxResult::Ok;
+        };
         let len = skb.len();
         let slot = match tx.ring.reserve(len) {
             Ok(slot) => slot,
@@ -416,24 +463,49 @@ impl Queue {
     }
 
     /// Copies one validated frame out of the window into a new skb and
-    /// hands it to GRO.
+    /// hands it to GRO. A small frame goes into the skb's head; a larger
+    /// one puts its first [`RX_HEAD`] bytes (the headers) there and the
+    /// rest in page fragments, so that no receive needs more than one page
+    /// of contiguous memory.
     fn receive(&self, napi: &Napi<Self>, rx: &RxState, frame: RxFrame) {
         let dev = napi.dev();
-        let Some(mut skb) = napi.alloc_skb(frame.len) else {
+        let src = rx.in_base + rx.ring.layout().data_off() as usize + frame.off as usize;
+        let inbound = &rx.win.inbound;
+        let head = if frame.len <= RX_COPYBREAK {
+            frame.len
+        } else {
+            RX_HEAD
+        };
+        let Some(mut skb) = napi.alloc_skb(head) else {
             self.stats.rx_dropped.inc();
             return;
         };
-        let src = rx.in_base + rx.ring.layout().data_off() as usize + frame.off as usize;
-        let inbound = &rx.win.inbound;
-        if skb
-            .put_with(frame.len, |dst| inbound.read_into(src, dst))
-            .and_then(|()| skb.eth_type_trans(dev))
-            .is_err()
-        {
+        let mut copied = skb.put_with(head, |dst| inbound.read_into(src, dst));
+        let mut off = head;
+        while copied.is_ok() && off < frame.len {
+            let n = (frame.len - off).min(PAGE_SIZE);
+            let at = src + off as usize;
+            copied = skb.append_page_with(n, |dst| inbound.read_into(at, dst));
+            off += n;
+        }
+        if copied.and_then(|()| skb.eth_type_trans(dev)).is_err() {
             self.stats.rx_dropped.inc();
             return;
         }
-        if frame.csum_valid() && dev.features() & RXCSUM != 0 {
+        if let Some(g) = frame.gso() {
+            // One large TCP segment: its checksum field holds only the
+            // pseudo-header sum, and the data never left memory.
+            let gso = TcpGso {
+                v6: g.proto == GsoProto::TcpV6,
+                ecn: g.ecn,
+                mss: g.size,
+            };
+            if skb.set_tcp_gso(gso).is_err() {
+                self.stats.error(RingError::BadGso);
+                return;
+            }
+            skb.set_csum_unnecessary();
+        } else if frame.csum_valid() && dev.features() & RXCSUM != 0 {
             skb.set_csum_unnecessary();
         }
         skb.record_rx_queue(self.index);

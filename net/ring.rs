@@ -136,13 +136,95 @@ pub const MAX_DATA_SIZE: u32 = 1 << 30;
 /// Feature bit: the sender may set [`DESC_F_CSUM_VALID`] in descriptors.
 pub const FEATURE_CSUM: u32 = 1 << 0;
 
+/// Feature bit: the sender may send TCP segmentation offload frames
+/// (one TCP segment of up to `max_frame` bytes that the receiver hands to
+/// its stack as a GSO packet) with the `DESC_F_GSO_*` flags and an MSS in
+/// [`DESC_GSO_SIZE_SHIFT`]. In use only together with [`FEATURE_CSUM`].
+pub const FEATURE_GSO: u32 = 1 << 1;
+
 /// Every feature bit this version knows.
-pub const FEATURES_KNOWN: u32 = FEATURE_CSUM;
+pub const FEATURES_KNOWN: u32 = FEATURE_CSUM | FEATURE_GSO;
 
 /// Descriptor flag: the sender vouches for the frame's checksums (the
 /// receiver may mark the skb `CHECKSUM_UNNECESSARY`). Allowed only when
 /// [`FEATURE_CSUM`] is in use.
 pub const DESC_F_CSUM_VALID: u32 = 1 << 0;
+
+/// Descriptor flag: the frame is one large TCP over IPv4 segment to be
+/// segmented at the MSS in the flags' upper half ([`FEATURE_GSO`]).
+pub const DESC_F_GSO_TCPV4: u32 = 1 << 1;
+
+/// Descriptor flag: as [`DESC_F_GSO_TCPV4`], TCP over IPv6.
+pub const DESC_F_GSO_TCPV6: u32 = 1 << 2;
+
+/// Descriptor flag: the large segment uses ECN (CWR set in its first
+/// segment only), with [`DESC_F_GSO_TCPV4`] or [`DESC_F_GSO_TCPV6`].
+pub const DESC_F_GSO_ECN: u32 = 1 << 3;
+
+/// The MSS of a GSO frame is in flag bits 16..31 (zero for other frames).
+pub const DESC_GSO_SIZE_SHIFT: u32 = 16;
+
+/// Every flag bit that [`FEATURE_GSO`] allows.
+const DESC_F_GSO_ALL: u32 =
+    DESC_F_GSO_TCPV4 | DESC_F_GSO_TCPV6 | DESC_F_GSO_ECN | (0xffff << DESC_GSO_SIZE_SHIFT);
+
+/// The network protocol of a GSO frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GsoProto {
+    /// TCP over IPv4.
+    TcpV4,
+    /// TCP over IPv6.
+    TcpV6,
+}
+
+/// How the receiver segments a GSO frame: the descriptor's `DESC_F_GSO_*`
+/// flags and MSS.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Gso {
+    /// The protocol.
+    pub proto: GsoProto,
+    /// Whether the segment uses ECN.
+    pub ecn: bool,
+    /// The MSS: payload bytes per segment, at least 1.
+    pub size: u16,
+}
+
+impl Gso {
+    /// The descriptor flags for this GSO frame (with [`DESC_F_CSUM_VALID`]).
+    #[allow(clippy::as_conversions)] // u16 to u32, lossless (`From` is not const).
+    pub const fn flags(&self) -> u32 {
+        let proto = match self.proto {
+            GsoProto::TcpV4 => DESC_F_GSO_TCPV4,
+            GsoProto::TcpV6 => DESC_F_GSO_TCPV6,
+        };
+        let ecn = if self.ecn { DESC_F_GSO_ECN } else { 0 };
+        DESC_F_CSUM_VALID | proto | ecn | (self.size as u32) << DESC_GSO_SIZE_SHIFT
+    }
+
+    /// Decodes the GSO part of a descriptor's flags for a frame of `len`
+    /// bytes: `Ok(None)` for a plain frame. A GSO frame names exactly one
+    /// protocol, an MSS in `1..len` and [`DESC_F_CSUM_VALID`]; a plain frame
+    /// has no ECN flag and a zero MSS.
+    pub const fn from_flags(flags: u32, len: u32) -> Result<Option<Self>, RingError> {
+        let size = flags >> DESC_GSO_SIZE_SHIFT;
+        let ecn = flags & DESC_F_GSO_ECN != 0;
+        let proto = match flags & (DESC_F_GSO_TCPV4 | DESC_F_GSO_TCPV6) {
+            0 if size == 0 && !ecn => return Ok(None),
+            DESC_F_GSO_TCPV4 => GsoProto::TcpV4,
+            DESC_F_GSO_TCPV6 => GsoProto::TcpV6,
+            _ => return Err(RingError::BadGso),
+        };
+        if size == 0 || size >= len || flags & DESC_F_CSUM_VALID == 0 {
+            return Err(RingError::BadGso);
+        }
+        #[allow(clippy::as_conversions)] // `size` < 2^16: shifted out of a u32.
+        Ok(Some(Self {
+            proto,
+            ecn,
+            size: size as u16,
+        }))
+    }
+}
 
 /// Offset in a queue area of `prod`, written by the peer as sender.
 pub const Q_PROD: u32 = 0;
@@ -591,7 +673,7 @@ impl WindowLayout {
 /// | --- | --- | --- |
 /// | 0 | `off` | frame offset in the data area, a multiple of [`DATA_ALIGN`] |
 /// | 4 | `len` | frame length in bytes |
-/// | 8 | `flags` | [`DESC_F_CSUM_VALID`]; other bits reserved, zero |
+/// | 8 | `flags` | [`DESC_F_CSUM_VALID`], `DESC_F_GSO_*` in bits 1..3, the GSO MSS in bits 16..31; other bits reserved, zero |
 /// | 12 | `seq` | free-running index of this descriptor |
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Desc {
@@ -648,11 +730,13 @@ pub enum RingError {
     BadLength = 5,
     /// A descriptor's frame ends past the end of the data area.
     BadExtent = 6,
+    /// A descriptor's GSO flags and MSS do not describe a GSO frame.
+    BadGso = 7,
 }
 
 impl RingError {
     /// Number of kinds.
-    pub const COUNT: usize = 7;
+    pub const COUNT: usize = 8;
 
     /// Every kind, in [`Self::index`] order.
     pub const ALL: [RingError; Self::COUNT] = [
@@ -663,6 +747,7 @@ impl RingError {
         Self::BadOffset,
         Self::BadLength,
         Self::BadExtent,
+        Self::BadGso,
     ];
 
     /// Index of this kind in `0..COUNT`, for an array of counters.
@@ -675,6 +760,7 @@ impl RingError {
             Self::BadOffset => 4,
             Self::BadLength => 5,
             Self::BadExtent => 6,
+            Self::BadGso => 7,
         }
     }
 
@@ -688,6 +774,7 @@ impl RingError {
             Self::BadOffset => "bad_desc_off",
             Self::BadLength => "bad_desc_len",
             Self::BadExtent => "bad_desc_extent",
+            Self::BadGso => "bad_desc_gso",
         }
     }
 }
@@ -1046,6 +1133,15 @@ impl RxFrame {
     pub const fn csum_valid(&self) -> bool {
         self.flags & DESC_F_CSUM_VALID != 0
     }
+
+    /// How to segment the frame, if it is a GSO frame (validated by
+    /// [`RxRing::parse`]).
+    pub const fn gso(&self) -> Option<Gso> {
+        match Gso::from_flags(self.flags, self.len) {
+            Ok(g) => g,
+            Err(_) => None,
+        }
+    }
 }
 
 /// What [`RxRing::consume`] released.
@@ -1087,10 +1183,12 @@ impl RxRing {
     /// Like [`Self::new`], with every index at `index` instead of zero; see
     /// [`TxRing::starting_at`].
     pub const fn starting_at(layout: QueueLayout, features: u32, index: u32) -> Self {
-        let allowed_flags = if features & FEATURE_CSUM != 0 {
+        let allowed_flags = if features & FEATURE_CSUM == 0 {
+            0
+        } else if features & FEATURE_GSO == 0 {
             DESC_F_CSUM_VALID
         } else {
-            0
+            DESC_F_CSUM_VALID | DESC_F_GSO_ALL
         };
         Self {
             layout,
@@ -1164,7 +1262,8 @@ impl RxRing {
     /// no flag bit outside the negotiated ones ([`RingError::BadFlags`]),
     /// `off` aligned and inside the data area ([`RingError::BadOffset`]),
     /// `len` in `MIN_FRAME..=max_frame` ([`RingError::BadLength`]),
-    /// `off + len <= data_size` ([`RingError::BadExtent`]).
+    /// `off + len <= data_size` ([`RingError::BadExtent`]), the GSO flags
+    /// and MSS consistent ([`Gso::from_flags`], [`RingError::BadGso`]).
     pub fn parse(&self, desc: &Desc) -> Result<RxFrame, RingError> {
         if desc.seq != self.next {
             return Err(RingError::BadSequence);
@@ -1179,13 +1278,15 @@ impl RxRing {
             return Err(RingError::BadLength);
         }
         match desc.off.checked_add(desc.len) {
-            Some(end) if end <= self.layout.data_size => Ok(RxFrame {
-                off: desc.off,
-                len: desc.len,
-                flags: desc.flags,
-            }),
-            _ => Err(RingError::BadExtent),
+            Some(end) if end <= self.layout.data_size => {}
+            _ => return Err(RingError::BadExtent),
         }
+        Gso::from_flags(desc.flags, desc.len)?;
+        Ok(RxFrame {
+            off: desc.off,
+            len: desc.len,
+            flags: desc.flags,
+        })
     }
 
     /// Takes the next descriptor: validates `desc` (a local copy, read once

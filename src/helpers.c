@@ -145,6 +145,75 @@ const void *ntbnet_skb_frag(const struct sk_buff *skb, unsigned int i,
 }
 
 /*
+ * Receive fragments: a page for atomic context and its address
+ * (alloc_page() and page_address() are macros), appended as the skb's
+ * next fragment (skb_add_rx_frag() is an inline of an inline).
+ */
+struct page *ntbnet_alloc_rx_page(void **addr)
+{
+	struct page *page = alloc_page(GFP_ATOMIC | __GFP_NOWARN);
+
+	if (page)
+		*addr = page_address(page);
+	return page;
+}
+
+void ntbnet_free_page(struct page *page)
+{
+	__free_page(page);
+}
+
+void ntbnet_skb_add_rx_page(struct sk_buff *skb, struct page *page,
+			    unsigned int len)
+{
+	skb_add_rx_frag(skb, skb_shinfo(skb)->nr_frags, page, 0, len, PAGE_SIZE);
+}
+
+/*
+ * TCP segmentation offload (skb_shinfo() is a macro). Returns 0 for a
+ * packet without GSO, 1 for TCP over IPv4 or IPv6 (with *mss, *v6, *ecn),
+ * -EINVAL for any other GSO type.
+ */
+int ntbnet_skb_tcp_gso(const struct sk_buff *skb, u16 *mss, bool *v6, bool *ecn)
+{
+	const struct skb_shared_info *sh = skb_shinfo(skb);
+	unsigned int proto = sh->gso_type & (SKB_GSO_TCPV4 | SKB_GSO_TCPV6);
+
+	if (!skb_is_gso(skb))
+		return 0;
+	if (sh->gso_type & ~(SKB_GSO_TCPV4 | SKB_GSO_TCPV6 | SKB_GSO_TCP_ECN) ||
+	    (proto != SKB_GSO_TCPV4 && proto != SKB_GSO_TCPV6))
+		return -EINVAL;
+	*mss = sh->gso_size;
+	*v6 = proto == SKB_GSO_TCPV6;
+	*ecn = sh->gso_type & SKB_GSO_TCP_ECN;
+	return 1;
+}
+
+/*
+ * A received large TCP segment from an untrusted sender, as virtio-net
+ * receives one (virtio_net_hdr_to_skb()): the IP version must match.
+ */
+int ntbnet_skb_set_tcp_gso(struct sk_buff *skb, u16 mss, bool v6, bool ecn)
+{
+	struct skb_shared_info *sh = skb_shinfo(skb);
+
+	if (!mss || skb->protocol != htons(v6 ? ETH_P_IPV6 : ETH_P_IP))
+		return -EINVAL;
+	sh->gso_size = mss;
+	sh->gso_type = (v6 ? SKB_GSO_TCPV6 : SKB_GSO_TCPV4) |
+		       (ecn ? SKB_GSO_TCP_ECN : 0) | SKB_GSO_DODGY;
+	sh->gso_segs = 0;
+	return 0;
+}
+
+/* MAX_SKB_FRAGS comes from the kernel configuration. */
+unsigned int ntbnet_max_skb_frags(void)
+{
+	return MAX_SKB_FRAGS;
+}
+
+/*
  * The NTB irq domain's MSI backend (src/irq_domain.rs): the pieces of the
  * x86 interrupt hierarchy that are macros, arch types or not exported.
  */

@@ -41,6 +41,13 @@ void ntbnet_eth_type_trans(struct sk_buff *skb, struct net_device *dev);
 unsigned int ntbnet_skb_nr_frags(const struct sk_buff *skb);
 const void *ntbnet_skb_frag(const struct sk_buff *skb, unsigned int i,
 			    unsigned int *len);
+struct page *ntbnet_alloc_rx_page(void **addr);
+void ntbnet_free_page(struct page *page);
+void ntbnet_skb_add_rx_page(struct sk_buff *skb, struct page *page,
+			    unsigned int len);
+unsigned int ntbnet_max_skb_frags(void);
+int ntbnet_skb_tcp_gso(const struct sk_buff *skb, u16 *mss, bool *v6, bool *ecn);
+int ntbnet_skb_set_tcp_gso(struct sk_buff *skb, u16 mss, bool v6, bool ecn);
 bool ntbnet_param_scribble(void);
 bool ntbnet_param_hang(void);
 /* The NTB irq domain's MSI backend (src/irq_domain.rs). */

@@ -38,6 +38,15 @@ pub mod features {
     pub const HIGHDMA: u64 = 1 << bindings::NETIF_F_HIGHDMA_BIT;
     /// Received checksums may be trusted.
     pub const RXCSUM: u64 = 1 << bindings::NETIF_F_RXCSUM_BIT;
+    /// TCP segmentation offload over IPv4 (`SKB_GSO_TCPV4` skbs).
+    pub const TSO: u64 = 1 << bindings::NETIF_F_TSO_BIT;
+    /// TCP segmentation offload over IPv6 (`SKB_GSO_TCPV6` skbs).
+    pub const TSO6: u64 = 1 << bindings::NETIF_F_TSO6_BIT;
+    /// TCP segmentation offload with ECN (`SKB_GSO_TCP_ECN` skbs).
+    pub const TSO_ECN: u64 = 1 << bindings::NETIF_F_TSO_ECN_BIT;
+    /// Every segmentation offload (`NETIF_F_GSO_MASK`).
+    pub const GSO_MASK: u64 =
+        ((1 << (bindings::NETIF_F_GSO_LAST + 1)) - 1) & !((1 << bindings::NETIF_F_GSO_SHIFT) - 1);
 }
 
 /// The number of online CPUs (the default queue count of most drivers).
@@ -406,6 +415,14 @@ pub trait Driver: HasRegistration + Send + Sync + Sized + 'static {
     /// `ndo_get_stats64`.
     fn get_stats64(&self, _dev: &Device, _stats: &mut Stats64) {}
 
+    /// `ndo_features_check`: the offloads (`features`, a subset of the
+    /// device's) the driver can do for this `skb`; the core does the others
+    /// in software before [`Self::start_xmit`]. Called without locks, in
+    /// the transmit path.
+    fn features_check(&self, _dev: &Device, _skb: &SkBuff, features: u64) -> u64 {
+        features
+    }
+
     /// `ndo_change_mtu`: the core has checked `new_mtu` against the device's
     /// range; the driver sets it with [`MtuChange::commit`].
     fn change_mtu(&self, _dev: &Device, change: MtuChange<'_>) -> Result {
@@ -615,6 +632,11 @@ impl<T: Driver + ethtool::Ops> Adapter<T> {
             None
         },
         ndo_change_mtu: Some(Self::change_mtu),
+        ndo_features_check: if T::HAS_FEATURES_CHECK {
+            Some(Self::features_check)
+        } else {
+            None
+        },
         ndo_validate_addr: Some(bindings::eth_validate_addr),
         ndo_set_mac_address: Some(bindings::eth_mac_addr),
         // SAFETY: All-zero is a valid `net_device_ops` (no callbacks).
@@ -697,6 +719,22 @@ impl<T: Driver + ethtool::Ops> Adapter<T> {
             st.rx_dropped = s.rx_dropped;
             st.tx_dropped = s.tx_dropped;
         }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core for a registered device and an skb it owns.
+    unsafe extern "C" fn features_check(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+        features: bindings::netdev_features_t,
+    ) -> bindings::netdev_features_t {
+        // SAFETY: Registered device (callback contract).
+        let (owner, d) = unsafe { (owner::<T>(dev), Device::from_raw(dev)) };
+        // SAFETY: The core owns the skb for the duration of the call; the
+        // borrow is not freed (`ManuallyDrop`).
+        let skb = core::mem::ManuallyDrop::new(unsafe { SkBuff::from_raw(skb) });
+        owner.features_check(d, &skb, features) & features
     }
 
     /// # Safety

@@ -9,6 +9,17 @@ use core::ptr::NonNull;
 use kernel::error::to_result;
 use kernel::prelude::*;
 
+/// TCP segmentation offload parameters of a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TcpGso {
+    /// IPv6 (`SKB_GSO_TCPV6`) rather than IPv4 (`SKB_GSO_TCPV4`).
+    pub v6: bool,
+    /// ECN (`SKB_GSO_TCP_ECN`).
+    pub ecn: bool,
+    /// Segment payload size (`gso_size`), non-zero.
+    pub mss: u16,
+}
+
 /// An owned socket buffer. Dropping it frees it as dropped
 /// (`dev_kfree_skb_any`); [`SkBuff::consume`] frees it as delivered.
 ///
@@ -74,6 +85,33 @@ impl SkBuff {
             == bindings::CHECKSUM_UNNECESSARY
     }
 
+    /// The TCP segmentation the stack left to the device, if this is a GSO
+    /// packet (`skb_shinfo(skb)->gso_*`). `EINVAL` for another kind of GSO,
+    /// which a device that only offers TSO never gets.
+    pub fn tcp_gso(&self) -> Result<Option<TcpGso>> {
+        let (mut mss, mut v6, mut ecn) = (0u16, false, false);
+        // SAFETY: Valid skb (type invariant); the outputs are valid.
+        let r = unsafe { bindings::ntbnet_skb_tcp_gso(self.as_raw(), &mut mss, &mut v6, &mut ecn) };
+        match r {
+            0 => Ok(None),
+            1 => Ok(Some(TcpGso { v6, ecn, mss })),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// Marks a received packet (after [`Self::eth_type_trans`]) as one TCP
+    /// segment of a peer's segmentation offload, for the stack to treat as
+    /// a GRO packet. The values are untrusted (`SKB_GSO_DODGY`): the core
+    /// checks the headers again if it has to segment. `EINVAL` if the
+    /// packet is not of the IP version `gso` names.
+    pub fn set_tcp_gso(&mut self, gso: TcpGso) -> Result {
+        // SAFETY: Valid skb, owned by us (type invariant), not yet handed
+        // to the stack.
+        to_result(unsafe {
+            bindings::ntbnet_skb_set_tcp_gso(self.as_raw(), gso.mss, gso.v6, gso.ecn)
+        })
+    }
+
     /// Computes the checksum the stack left to the device
     /// (`skb_checksum_help`).
     pub fn checksum_help(&mut self) -> Result {
@@ -130,6 +168,42 @@ impl SkBuff {
         // SAFETY: `p` points to `len` bytes owned by the skb.
         let area = unsafe { core::slice::from_raw_parts_mut(p.cast(), len as usize) };
         fill(area)
+    }
+
+    /// Appends `len` bytes (at most a page) as a new page fragment, filled
+    /// by `fill`, which must initialise the whole slice it is given
+    /// (`skb_add_rx_frag`). For receive skbs, in atomic context.
+    pub fn append_page_with(
+        &mut self,
+        len: u32,
+        fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result,
+    ) -> Result {
+        let skb = self.as_raw();
+        if len == 0 || len as usize > kernel::page::PAGE_SIZE {
+            return Err(EINVAL);
+        }
+        // SAFETY: Valid skb (type invariant).
+        if unsafe { bindings::ntbnet_skb_nr_frags(skb) >= bindings::ntbnet_max_skb_frags() } {
+            return Err(ENOSPC);
+        }
+        let mut addr = core::ptr::null_mut();
+        // SAFETY: `addr` is a valid output; NULL on failure.
+        let page = unsafe { bindings::ntbnet_alloc_rx_page(&mut addr) };
+        if page.is_null() {
+            return Err(ENOMEM);
+        }
+        // SAFETY: A fresh page, mapped at `addr` (no highmem on 64-bit), of
+        // `PAGE_SIZE >= len` bytes, private until handed to the skb.
+        let area = unsafe { core::slice::from_raw_parts_mut(addr.cast(), len as usize) };
+        if let Err(e) = fill(area) {
+            // SAFETY: The page is ours and was not handed over.
+            unsafe { bindings::ntbnet_free_page(page) };
+            return Err(e);
+        }
+        // SAFETY: Valid skb with a free fragment slot (checked above); the
+        // skb takes the page's reference.
+        unsafe { bindings::ntbnet_skb_add_rx_page(skb, page, len) };
+        Ok(())
     }
 
     /// Sets the protocol from the Ethernet header and pulls the header

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# vm-args: -n 2 -t 480
+# vm-args: -n 2 -t 780
 #
 # ntbnet: 1 GiB of random data through one TCP connection (host 1 to host
 # 0, MTU 9000), its MD5 computed on both ends and compared on both ends.
@@ -15,7 +15,7 @@ wait_for 30 ping -c 1 -W 1 "$PEER"
 if [ "$HOST" = 0 ]; then
 	printf '#!/bin/sh\nmd5sum > /tmp/rx.md5\n' > /tmp/rx.sh
 	chmod +x /tmp/rx.sh
-	ktap_check "integrity: received 1 GiB" timeout 300 nc -l -p 6201 -e /tmp/rx.sh
+	ktap_check "integrity: received 1 GiB" timeout 600 nc -l -p 6201 -e /tmp/rx.sh
 	mine=$(cut -d' ' -f1 /tmp/rx.md5)
 	ntb_send 6202 "$mine"
 	theirs=$(ntb_recv 6203)
@@ -27,7 +27,7 @@ else
 	mkfifo /tmp/tx.fifo
 	md5sum < /tmp/tx.fifo > /tmp/tx.md5 &
 	sleep 1
-	ktap_check "integrity: sent 1 GiB" timeout 300 sh -c \
+	ktap_check "integrity: sent 1 GiB" timeout 600 sh -c \
 		"for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do cat /tmp/blk; done |
 			tee /tmp/tx.fifo | nc $PEER 6201"
 	wait

@@ -3,9 +3,11 @@
 # vm-args: -n 2 -t 300
 #
 # ntbnet: TCP (one stream each way, then four) and UDP through iperf3,
-# with every queue carrying traffic and no protocol error counted.
+# with every queue carrying traffic and no protocol error counted. At MTU
+# 1500, TCP's frames are larger than the MTU: TSO segments cross the link
+# whole, as GSO frames.
 . /extra/lib.sh
-ktap_plan 7
+ktap_plan 8
 
 ktap_check "iperf: ntb0 up" ntb_up
 ktap_check "iperf: carrier" wait_for 30 ntb_carrier
@@ -29,7 +31,17 @@ if [ "$HOST" = 0 ]; then
 	# The client's probe connection above is one server run too.
 	timeout 120 $IPERF -s -1 > /dev/null
 fi
+tx_bytes() { cat /sys/class/net/ntb0/statistics/tx_bytes; }
+tx_packets() { cat /sys/class/net/ntb0/statistics/tx_packets; }
+b0=$(tx_bytes) p0=$(tx_packets)
 iperf "tcp: 1 stream, 8 s" -t 8
+if [ "$HOST" = 1 ]; then
+	avg=$(( ($(tx_bytes) - b0) / ($(tx_packets) - p0 + 1) ))
+	ktap_result "tso: average frame $avg bytes at MTU $(cat /sys/class/net/ntb0/mtu)" \
+		"$([ "$avg" -gt 1514 ]; echo $?)"
+else
+	ktap_skip "tso: average frame larger than the MTU" "measured on the sender"
+fi
 [ "$HOST" = 0 ] && timeout 120 $IPERF -s -1 > /dev/null
 iperf "tcp: reverse, 8 s" -t 8 -R
 [ "$HOST" = 0 ] && timeout 120 $IPERF -s -1 > /dev/null

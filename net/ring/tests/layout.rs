@@ -158,7 +158,7 @@ fn fit_rejects_what_does_not_fit() {
         Err(LayoutError::MaxFrame)
     );
     assert_eq!(
-        WindowLayout::fit(1 << 30, 1, 64, 1514, 2),
+        WindowLayout::fit(1 << 30, 1, 64, 1514, 1 << 2),
         Err(LayoutError::Features)
     );
 }

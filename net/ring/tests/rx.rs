@@ -173,3 +173,85 @@ fn event_for_next_is_the_next_index() {
     assert!(!need_event(r.event_for_next(), 2, 1));
     assert!(need_event(r.event_for_next(), 3, 2));
 }
+
+#[test]
+fn gso_frames_round_trip_when_negotiated() {
+    let l = QueueLayout::new(16, 1 << 20, MAX_FRAME).unwrap();
+    let r = RxRing::new(l, FEATURE_CSUM | FEATURE_GSO);
+    for (proto, ecn, size) in [
+        (GsoProto::TcpV4, false, 1448),
+        (GsoProto::TcpV6, true, 1428),
+        (GsoProto::TcpV4, false, 1),
+        (GsoProto::TcpV6, false, u16::MAX),
+    ] {
+        let g = Gso { proto, ecn, size };
+        let f = r.parse(&desc(0, MAX_FRAME, g.flags(), 0)).unwrap();
+        assert!(f.csum_valid());
+        assert_eq!(f.gso(), Some(g));
+    }
+    // A plain frame stays plain.
+    let f = r.parse(&desc(0, 1514, DESC_F_CSUM_VALID, 0)).unwrap();
+    assert_eq!(f.gso(), None);
+}
+
+#[test]
+fn gso_flags_are_checked() {
+    let l = QueueLayout::new(16, 1 << 20, MAX_FRAME).unwrap();
+    let gso = RxRing::new(l, FEATURE_CSUM | FEATURE_GSO);
+    let e = |r: &RxRing, len, flags| r.parse(&desc(0, len, flags, 0)).unwrap_err();
+    let mss = |m: u32| m << DESC_GSO_SIZE_SHIFT;
+    let c = DESC_F_CSUM_VALID;
+    // Both protocols, none with an MSS or ECN, a zero MSS, an MSS not
+    // below the length, no checksum flag.
+    let both = DESC_F_GSO_TCPV4 | DESC_F_GSO_TCPV6;
+    assert_eq!(e(&gso, 9000, c | both | mss(1448)), RingError::BadGso);
+    assert_eq!(e(&gso, 9000, c | mss(1448)), RingError::BadGso);
+    assert_eq!(e(&gso, 9000, c | DESC_F_GSO_ECN), RingError::BadGso);
+    assert_eq!(e(&gso, 9000, c | DESC_F_GSO_TCPV4), RingError::BadGso);
+    assert_eq!(
+        e(&gso, 1000, c | DESC_F_GSO_TCPV4 | mss(1000)),
+        RingError::BadGso
+    );
+    assert_eq!(
+        e(&gso, 9000, DESC_F_GSO_TCPV6 | mss(1448)),
+        RingError::BadGso
+    );
+    // Reserved bits between the flags and the MSS.
+    assert_eq!(e(&gso, 9000, c | 1 << 4), RingError::BadFlags);
+    assert_eq!(e(&gso, 9000, c | 1 << 15), RingError::BadFlags);
+    // Not negotiated: GSO flags and the MSS are unknown bits, and GSO
+    // needs the checksum feature.
+    for features in [FEATURE_CSUM, FEATURE_GSO, 0] {
+        let r = RxRing::new(l, features);
+        let g = Gso {
+            proto: GsoProto::TcpV4,
+            ecn: false,
+            size: 1448,
+        };
+        assert_eq!(e(&r, 9000, g.flags()), RingError::BadFlags, "{features:#x}");
+    }
+}
+
+#[test]
+fn gso_flags_never_panic_and_accept_only_consistent_values() {
+    // Every combination of the low flag bits with a few MSS values.
+    let l = QueueLayout::new(16, 1 << 20, MAX_FRAME).unwrap();
+    let r = RxRing::new(l, FEATURE_CSUM | FEATURE_GSO);
+    for low in 0..16u32 {
+        for m in [0u32, 1, 1448, 8999, 9000, 0xffff] {
+            let flags = low | m << DESC_GSO_SIZE_SHIFT;
+            let ok = r.parse(&desc(0, 9000, flags, 0)).is_ok();
+            let proto = low & (DESC_F_GSO_TCPV4 | DESC_F_GSO_TCPV6);
+            let ecn = low & DESC_F_GSO_ECN != 0;
+            let expect = if proto == 0 {
+                m == 0 && !ecn
+            } else {
+                proto != DESC_F_GSO_TCPV4 | DESC_F_GSO_TCPV6
+                    && low & DESC_F_CSUM_VALID != 0
+                    && m != 0
+                    && m < 9000
+            };
+            assert_eq!(ok, expect, "flags {flags:#x}");
+        }
+    }
+}

@@ -310,6 +310,27 @@ pub(crate) struct FuzzStats {
 ///   space stays within the ring and never overlaps outstanding frames.
 ///
 /// Panics (fails) on a broken invariant.
+/// Flags an honest sender may use with `features` for a frame of `len`.
+fn honest_flags(inp: &mut Input<'_>, features: u32, len: u32) -> u32 {
+    let csum = features & FEATURE_CSUM & u32::from(inp.u8());
+    let mss = inp.u16();
+    if csum != 0 && features & FEATURE_GSO != 0 && mss != 0 && u32::from(mss) < len {
+        let proto = if mss & 1 == 0 {
+            GsoProto::TcpV4
+        } else {
+            GsoProto::TcpV6
+        };
+        Gso {
+            proto,
+            ecn: mss & 2 != 0,
+            size: mss,
+        }
+        .flags()
+    } else {
+        csum
+    }
+}
+
 pub(crate) fn fuzz_rx(data: &[u8]) -> FuzzStats {
     let mut inp = Input::new(data);
     let mut st = FuzzStats::default();
@@ -318,7 +339,7 @@ pub(crate) fn fuzz_rx(data: &[u8]) -> FuzzStats {
     let max_frame = MIN_FRAME + u32::from(inp.u16()) % 2048;
     let aligned = max_frame.div_ceil(DATA_ALIGN) * DATA_ALIGN;
     let data_size = aligned + DATA_ALIGN * u32::from(inp.u8() % 64);
-    let features = u32::from(inp.u8() & 1);
+    let features = u32::from(inp.u8() & 3);
     let ql = QueueLayout::new(entries, data_size, max_frame).expect("valid by construction");
     let queues = 1 + u32::from(inp.u8() % 2);
     let win = WindowLayout::new(queues, ql, features).unwrap();
@@ -409,7 +430,7 @@ pub(crate) fn fuzz_rx(data: &[u8]) -> FuzzStats {
             5 => {
                 // Honest sender: one frame.
                 let len = MIN_FRAME as usize + usize::from(inp.u16()) % max_frame as usize;
-                let flags = features & u32::from(inp.u8());
+                let flags = honest_flags(&mut inp, features, len as u32);
                 let frame = frame_bytes(st.ops as u32, len);
                 if let Ok(s) = link.send(&frame, flags) {
                     let al = s.frame_len().div_ceil(DATA_ALIGN) * DATA_ALIGN;
