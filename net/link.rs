@@ -581,13 +581,15 @@ impl Nic {
             queue.start(tx, rx);
         }
         self.heartbeat_reset();
-        let gso_max = self
-            .queues
-            .iter()
-            .take(n as usize)
-            .map(|q| q.gso_max())
-            .min();
-        self.gso_max.store(gso_max.unwrap_or(0), Ordering::Relaxed);
+        // The largest frame the transmit rings (in the peer's window) take
+        // as one GSO frame, if the peer agreed to them.
+        let gso = ring::FEATURE_CSUM | ring::FEATURE_GSO;
+        let gso_max = if agreed.peer.features() & gso == gso {
+            agreed.peer.queue().max_frame()
+        } else {
+            0
+        };
+        self.gso_max.store(gso_max, Ordering::Relaxed);
         self.active.store(n, Ordering::Release);
         dev.tx_wake_all();
         dev.carrier_on();

@@ -250,15 +250,6 @@ impl Queue {
         }
     }
 
-    /// The largest GSO frame this queue's ring takes, 0 without GSO.
-    pub(crate) fn gso_max(&self) -> u32 {
-        self.tx
-            .lock()
-            .as_ref()
-            .filter(|tx| tx.gso)
-            .map_or(0, |tx| tx.ring.layout().max_frame())
-    }
-
     /// The descriptor flags for `skb`, computing its checksum if the stack
     /// left it to us and the peer does not take it on trust. `None`: drop.
     fn tx_flags(tx: &TxState, skb: &mut SkBuff) -> Option<u32> {
