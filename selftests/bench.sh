@@ -35,11 +35,11 @@ quick=${BENCH_QUICK:-0}
 mtu=${BENCH_MTU:-}
 udp_len=${BENCH_UDP_LEN:-1400}
 
-die() { printf 'bench: FAIL (step: %s)\n' "$*" >&2; exit 1; }
-[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS=$rounds: a positive number, please (step: settings)"
-[[ $quick =~ ^[01]$ ]] || die "BENCH_QUICK=$quick: 0 or 1 (step: settings)"
-[[ -z $mtu || $mtu =~ ^[0-9]+$ ]] || die "BENCH_MTU=$mtu: a number (step: settings)"
-[[ $udp_len =~ ^[0-9]+$ ]] || die "BENCH_UDP_LEN=$udp_len: a number (step: settings)"
+die() { printf 'bench: FAIL (step: settings): %s\n' "$*" >&2; exit 1; }
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS=$rounds: a positive number, please"
+[[ $quick =~ ^[01]$ ]] || die "BENCH_QUICK=$quick: 0 or 1"
+[[ -z $mtu || $mtu =~ ^[0-9]+$ ]] || die "BENCH_MTU=$mtu: a number"
+[[ $udp_len =~ ^[0-9]+$ ]] || die "BENCH_UDP_LEN=$udp_len: a number"
 [ "$rounds" -ge 3 ] || [ "$quick" = 1 ] ||
 	echo "bench: note: BENCH_ROUNDS=$rounds: the figures are medians of fewer than 3 runs" >&2
 
@@ -55,7 +55,7 @@ else
 	limit=$((200 + rounds * 330))
 fi
 # shellcheck disable=SC2086 # a list of settings
-printf '%s\n' $conf "ROUNDS=$rounds" "MTU=$mtu" "UDP_LEN=$udp_len" PERF_ORDER=26 SETTLE=4 \
+printf '%s\n' $conf "ROUNDS=$rounds" "MTU=$mtu" "UDP_LEN=$udp_len" PERF_ORDER=26 SETTLE=4 RETRY_LIMIT=120 \
 	"WORK_LIMIT=$((limit - 60))" > "$out/bench.conf"
 
 cmd="make bench"
@@ -125,6 +125,8 @@ fi
 # --- Figures: medians of the rounds -----------------------------------------
 cat "$run"/host[01].out 2>/dev/null | tr -d '\r' | awk '$1 == "bench-result" { print $2, $3, $4, $5 }' \
 	> "$out/raw.txt" || true
+
+diags=$(cat "$run"/host[01].out 2>/dev/null | tr -d '\r' | grep 'diagnostic:' || true)
 
 # stats DRIVER METRIC: "median min max count" of that driver's figures.
 stats() {
@@ -242,6 +244,12 @@ mtu_note=${mtu:-"each driver's maximum (ntbnet 65521, ntb_netdev 65510)"}
 	echo
 	echo "$perround"
 	echo
+	if [ -n "$diags" ]; then
+		echo "Diagnostics (retried runs, reloaded drivers, ...):"
+		echo
+		while IFS= read -r l; do echo "    $l"; done <<< "$diags"
+		echo
+	fi
 	printf '%s\n' "${lines[@]}"
 } > "$out/results.md"
 

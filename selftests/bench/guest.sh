@@ -19,6 +19,15 @@
 # loading the next one; the other unloads as soon as it sees the peer gone
 # (carrier off, ntb_perf's link down) and loads the next client at once.
 #
+# A lost link: a TCG vCPU that stalls for half a second (a loaded host) can
+# make ntb_hw_ivshmem on the other host report the link down, on that side
+# only; ntb_transport then never comes back by itself. So a host whose
+# carrier stays off for 5 s in the middle of a phase reloads its driver
+# (which takes the link down on the peer's side too, and both renegotiate),
+# and host1 retries a run that failed, or in which its carrier went down
+# (carrier_down_count), once the peer answers again, within RETRY_LIMIT
+# seconds. Each such event is a `# diagnostic:` line.
+#
 # Settings come from /extra/bench.conf (written by bench.sh). Output:
 #   bench-result DRIVER ROUND METRIC VALUE   one figure, for bench.sh
 #   # ...                                    progress and diagnostics
@@ -36,6 +45,12 @@ now() { cut -d' ' -f1 /proc/uptime; }
 note() { echo "# host$HOST $(now)s: $*"; }
 fail() {
 	echo "bench: FAIL (step: $STEP): $*"
+	if [ -n "${DEV:-}" ] && [ -e "/sys/class/net/$DEV" ]; then
+		$IP -s link show "$DEV" | sed 's/^/# /'
+		[ "$DRV" != ntbnet ] || $ETHTOOL -S "$DEV" | grep -v ': 0$' | sed 's/^/# /'
+		cat /sys/kernel/debug/ntb_transport/*/qp0/stats 2>/dev/null | grep -E 'rx_|tx_|Link' | sed 's/^/# /'
+	fi
+	grep -E 'ntb' /proc/interrupts | sed 's/^/# /'
 	dmesg | tail -n 40 | sed 's/^/# dmesg: /'
 	exit 1
 }
@@ -52,6 +67,22 @@ meet() {
 	else
 		wait_for "$1" timeout 5 nc "$PEER" "$PORT"
 	fi < /dev/null
+}
+
+# watch_link: true while the carrier is on or has been off less than 5 s
+# (a renegotiation); once it has been off 5 s, the driver is reloaded.
+OFF_SINCE=
+watch_link() {
+	if carrier; then
+		OFF_SINCE=
+		return 0
+	fi
+	t=$(cut -d. -f1 /proc/uptime)
+	[ -n "$OFF_SINCE" ] || OFF_SINCE=$t
+	[ $((t - OFF_SINCE)) -ge 5 ] || return 0
+	note "diagnostic: $DRV round $R: $DEV carrier off for 5 s during the workloads: reloading $DRV"
+	OFF_SINCE=
+	reload
 }
 
 carrier() { [ "$(cat "/sys/class/net/$DEV/carrier" 2>/dev/null)" = 1 ]; }
@@ -145,19 +176,47 @@ perf() {
 
 # --- Measurements (host1) -----------------------------------------------------
 
-# client FILE ARGS...: one iperf3 client run, reverse (host0 sends); tried
-# twice. Fails the bench when both tries fail.
-client() {
+# attempt WHAT COMMAND...: a run of a workload, until it succeeds with the
+# carrier on throughout (a link that went down and came back, e.g. ntbnet
+# renegotiating after the peer stalled, spoils the figures). Between tries
+# it waits for the link, reloading the driver if the carrier stays off 5 s,
+# and for the peer; it gives up RETRY_LIMIT seconds after the first failure.
+carrier_downs() { cat "/sys/class/net/$DEV/carrier_down_count"; }
+attempt() {
+	what=$1
+	shift
+	end=
+	while :; do
+		downs=$(carrier_downs)
+		if "$@"; then
+			[ "$(carrier_downs)" = "$downs" ] && return 0
+			why="the link went down during $what"
+		else
+			why="$what failed"
+		fi
+		t=$(cut -d. -f1 /proc/uptime)
+		[ -n "$end" ] || end=$((t + RETRY_LIMIT))
+		[ "$t" -lt "$end" ] || fail "$why, again and again for $RETRY_LIMIT s"
+		note "diagnostic: $DRV round $R: $why; retrying"
+		if ! wait_for 5 carrier; then
+			note "diagnostic: $DRV round $R: $DEV carrier off 5 s: reloading $DRV"
+			reload
+		fi
+		wait_for 60 ping -c 1 -W 1 "$PEER" || fail "$PEER does not answer on $DEV within 60 s"
+		sleep 3 # host0 may be restarting its iperf3 server
+	done
+}
+
+# iperf FILE ARGS...: one iperf3 client run, reverse (host0 sends).
+iperf() {
 	f=$1
 	shift
-	for try in 1 2; do
-		timeout $((T + WARM + UDP_T + 60)) "$IPERF" -c "$PEER" -R -f m "$@" > "$f" 2>&1 &&
-			grep -q 'receiver$' "$f" && return 0
-		tail -n 4 "$f" | sed 's/^/# iperf3: /'
-		[ $try = 2 ] || { note "iperf3 $* failed, once more"; sleep 2; }
-	done
-	fail "iperf3 -c $PEER -R $* failed twice"
+	timeout $((T + WARM + UDP_T + 60)) "$IPERF" -c "$PEER" -R -f m "$@" > "$f" 2>&1 &&
+		grep -q 'receiver$' "$f" && return 0
+	tail -n 4 "$f" | sed 's/^/# iperf3: /'
+	return 1
 }
+client() { attempt "iperf3 $*" iperf "$@"; }
 
 # rate FILE [receiver|sender]: Mbit/s of the last such line (the [SUM] line
 # with -P).
@@ -186,21 +245,18 @@ snap() {
 }
 
 # TCP, 1 stream; interrupts and CPU time sampled inside the measured span.
+tcp1_run() {
+	iperf /tmp/tcp1 -O "$WARM" -t "$T" &
+	pid=$!
+	sleep "$SAMPLE_START"
+	a=$(snap)
+	sleep "$SAMPLE_LEN"
+	b=$(snap)
+	wait $pid
+}
 tcp1() {
 	STEP="$DRV round $R: tcp 1 stream"
-	for try in 1 2; do
-		timeout $((T + WARM + 60)) "$IPERF" -c "$PEER" -R -f m -O "$WARM" -t "$T" > /tmp/tcp1 2>&1 &
-		pid=$!
-		sleep "$SAMPLE_START"
-		a=$(snap)
-		sleep "$SAMPLE_LEN"
-		b=$(snap)
-		wait $pid && grep -q 'receiver$' /tmp/tcp1 && break
-		tail -n 4 /tmp/tcp1 | sed 's/^/# iperf3: /'
-		[ $try = 2 ] && fail "iperf3 -c $PEER -R -t $T failed twice"
-		note "iperf3 failed, once more"
-		sleep 2
-	done
+	attempt "iperf3 -t $T" tcp1_run
 	result "$DRV" "$R" tcp1 "$(rate /tmp/tcp1)"
 	# shellcheck disable=SC2086 # two snapshots of five numbers each
 	set -- $a $b
@@ -226,11 +282,15 @@ tcp4() {
 
 # udp_probe KBITS: one UDP run at that offered rate (0: unlimited); sets RX,
 # TX (Mbit/s) and LOSS (%).
+# (RcvbufErrors: datagrams dropped because the receiving socket's buffer was
+# full, counted on this host.)
 udp_probe() {
+	e=$(rcvbuf_errors)
 	client /tmp/udp -u -l "$UDP_LEN" -b "${1}K" -t "$UDP_T"
 	RX=$(rate /tmp/udp) TX=$(rate /tmp/udp sender) LOSS=$(loss /tmp/udp)
-	note "udp: offered $([ "$1" = 0 ] && echo unlimited || echo "$1 kbit/s"): sent $TX, received $RX Mbit/s, loss $LOSS%"
+	note "udp: offered $([ "$1" = 0 ] && echo unlimited || echo "$1 kbit/s"): sent $TX, received $RX Mbit/s, loss $LOSS%, RcvbufErrors $(($(rcvbuf_errors) - e))"
 }
+rcvbuf_errors() { awk '$1 == "Udp:" && n++ { print $6 }' /proc/net/snmp; }
 lossless() { awk -v l="$LOSS" 'BEGIN { exit !(l < 1) }'; }
 
 # UDP: the highest rate that loses under 1%. An unlimited run gives the
@@ -243,6 +303,7 @@ udp() {
 	best=0
 	if lossless; then
 		best=$RX
+		note "udp: the sender's top rate loses under 1%: the figure is the sender's limit"
 	else
 		hi=$(awk -v t="$TX" 'BEGIN { printf "%d\n", t * 1000 }')
 		lo=$((hi / 64))
@@ -269,13 +330,18 @@ udp() {
 
 # Request/response: ping -A sends the next request as soon as the reply
 # is in; p50 and p99 of the per-packet round-trip times (nearest rank).
-rr() {
-	STEP="$DRV round $R: request/response"
+rr_run() {
 	ping -A -c 10 "$PEER" > /dev/null 2>&1
 	timeout $((PINGS / 10 + 60)) ping -A -c "$PINGS" "$PEER" > /tmp/rr 2>&1
 	awk '/time=/ { t = $0; sub(/.*time=/, "", t); printf "%d\n", t * 1000 + 0.5 }' /tmp/rr | sort -n > /tmp/rr.us
 	n=$(wc -l < /tmp/rr.us)
-	[ "$n" -ge $((PINGS * 9 / 10)) ] || fail "only $n of $PINGS pings answered: $(tail -n 2 /tmp/rr | tr '\n' ' ')"
+	[ "$n" -ge $((PINGS * 9 / 10)) ] && return 0
+	note "only $n of $PINGS pings answered: $(tail -n 2 /tmp/rr | tr '\n' ' ')"
+	return 1
+}
+rr() {
+	STEP="$DRV round $R: request/response"
+	attempt "ping -A -c $PINGS" rr_run
 	[ "$n" = "$PINGS" ] || note "diagnostic: $n of $PINGS pings answered"
 	result "$DRV" "$R" rr_p50 "$(sed -n "$(((n * 50 + 99) / 100))p" /tmp/rr.us)"
 	result "$DRV" "$R" rr_p99 "$(sed -n "$(((n * 99 + 99) / 100))p" /tmp/rr.us)"
@@ -299,24 +365,57 @@ measure() {
 }
 
 # --- One driver, one round ------------------------------------------------------
+serve() {
+	[ "$HOST" = 0 ] || return 0
+	"$IPERF" -s > /tmp/iperf3-server.log 2>&1 &
+	SRV=$!
+	wait_for 10 sh -c "$SS -ltn | grep -q ':5201 '" || fail "iperf3 server not listening"
+}
+unserve() {
+	[ "$HOST" = 0 ] || return 0
+	kill "$SRV" 2>/dev/null
+	wait "$SRV" 2>/dev/null
+}
+
+# reload: the driver again, after a lost link.
+reload() {
+	step=$STEP
+	unserve
+	unload "$DRV"
+	load "$DRV"
+	serve
+	STEP=$step
+}
+
+# serve_workloads: host0 while host1 measures: the iperf3 server, until
+# host1 comes to the meeting point; reloads the driver on a lost link.
+serve_workloads() {
+	PORT=$((PORT + 1))
+	timeout "$WORK_LIMIT" nc -l -p "$PORT" -e /bin/true < /dev/null &
+	nc=$!
+	while kill -0 $nc 2>/dev/null; do
+		watch_link
+		sleep 0.5
+	done
+	wait $nc
+}
+
 phase() {
 	DRV=$1 R=$2
 	load "$DRV"
-	if [ "$HOST" = 0 ]; then
-		STEP="$DRV round $R: iperf3 server"
-		"$IPERF" -s > /tmp/iperf3-server.log 2>&1 &
-		srv=$!
-		wait_for 10 sh -c "$SS -ltn | grep -q ':5201 '" || fail "iperf3 server not listening"
-	fi
+	STEP="$DRV round $R: iperf3 server"
+	serve
 	STEP="$DRV round $R: meet before the workloads"
 	meet 120 || fail "host$((1 - HOST)) did not meet within 120 s"
-	[ "$HOST" = 0 ] || measure
-	STEP="$DRV round $R: meet after the workloads"
-	meet "$WORK_LIMIT" || fail "host$((1 - HOST)) did not meet within $WORK_LIMIT s"
 	if [ "$HOST" = 0 ]; then
-		kill "$srv" 2>/dev/null
-		wait "$srv" 2>/dev/null
+		STEP="$DRV round $R: serve the workloads"
+		serve_workloads || fail "host1 did not finish the workloads within $WORK_LIMIT s"
+	else
+		measure
+		STEP="$DRV round $R: meet after the workloads"
+		meet 120 || fail "host0 did not meet within 120 s"
 	fi
+	unserve
 }
 
 note "kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, $ROUNDS rounds"
