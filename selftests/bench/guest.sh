@@ -154,15 +154,22 @@ perf() {
 	STEP="ntb_perf: link up"
 	wait_for 60 grep -q "Link status: up" "$D/info" || fail "ntb_perf link not up within 60 s"
 	if [ "$HOST" = 0 ]; then
-		STEP="ntb_perf: run"
-		timeout 200 sh -c "echo 0 > $D/run" || fail "ntb_perf run failed or timed out: $(cat "$D/run" 2>&1)"
-		sed 's/^/# ntb_perf: /' "$D/run"
-		# The threads run at once: the sum of their rates; bytes/us * 8 = Mbit/s.
-		mbit=$(awk '/copied .* bytes in .* usecs/ { for (i = 1; i < NF; i++) {
-				if ($(i + 1) == "bytes") b = $i; if ($(i + 1) == "usecs,") u = $i }
-				if (u > 0) s += b * 8 / u } END { if (s > 0) printf "%.0f\n", s }' "$D/run")
-		[ -n "$mbit" ] || fail "no bandwidth in ntb_perf's output"
-		result ntb_perf 0 link_limit "$mbit"
+		# Three runs, the median: one run is a fraction of a second, which
+		# a stalled vCPU can spoil.
+		: > /tmp/perf
+		for i in 1 2 3; do
+			STEP="ntb_perf: run $i"
+			timeout 200 sh -c "echo 0 > $D/run" || fail "ntb_perf run failed or timed out: $(cat "$D/run" 2>&1)"
+			sed 's/^/# ntb_perf: /' "$D/run"
+			# The threads run at once: the sum of their rates; bytes/us * 8 = Mbit/s.
+			mbit=$(awk '/copied .* bytes in .* usecs/ { for (i = 1; i < NF; i++) {
+					if ($(i + 1) == "bytes") b = $i; if ($(i + 1) == "usecs,") u = $i }
+					if (u > 0) s += b * 8 / u } END { if (s > 0) printf "%.0f\n", s }' "$D/run")
+			[ -n "$mbit" ] || fail "no bandwidth in ntb_perf's output"
+			echo "$mbit" >> /tmp/perf
+		done
+		note "ntb_perf: $(tr '\n' ' ' < /tmp/perf)Mbit/s"
+		result ntb_perf 0 link_limit "$(sort -n /tmp/perf | sed -n 2p)"
 		STEP="ntb_perf: unload"
 		unload ntb_perf
 		sleep "$SETTLE"
