@@ -55,7 +55,7 @@ else
 	limit=$((200 + rounds * 330))
 fi
 # shellcheck disable=SC2086 # a list of settings
-printf '%s\n' $conf "ROUNDS=$rounds" "MTU=$mtu" "UDP_LEN=$udp_len" PERF_ORDER=26 SETTLE=4 RETRY_LIMIT=120 \
+printf '%s\n' $conf "ROUNDS=$rounds" "MTU=$mtu" "UDP_LEN=$udp_len" PERF_ORDER=26 SETTLE=4 RETRY_LIMIT=120 LOAD_LIMIT=150 \
 	"WORK_LIMIT=$((limit - 60))" > "$out/bench.conf"
 
 cmd="make bench"

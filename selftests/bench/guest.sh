@@ -22,7 +22,8 @@
 # A lost link: a TCG vCPU that stalls for half a second (a loaded host) can
 # make ntb_hw_ivshmem on the other host report the link down, on that side
 # only; ntb_transport then never comes back by itself. So a host whose
-# carrier stays off for 5 s in the middle of a phase reloads its driver
+# carrier stays off for 5 s in the middle of a phase, or whose link does not
+# come up when it loads the driver, reloads the driver
 # (which takes the link down on the peer's side too, and both renegotiate),
 # and host1 retries a run that failed, or in which its carrier went down
 # (carrier_down_count), once the peer answers again, within RETRY_LIMIT
@@ -59,18 +60,30 @@ result() {
 	note "round $2, $1: $3 = $4"
 }
 
-# meet SECONDS: both hosts wait here for each other, over the link.
+# meet SECONDS: both hosts wait here for each other, over the link (and
+# reload the driver if the link is lost meanwhile: watch_link).
 meet() {
 	PORT=$((PORT + 1))
 	if [ "$HOST" = 0 ]; then
-		timeout "$1" nc -l -p "$PORT" -e /bin/true
+		timeout "$1" nc -l -p "$PORT" -e /bin/true < /dev/null &
+		nc=$!
+		while kill -0 $nc 2>/dev/null; do
+			watch_link
+			sleep 0.5
+		done
+		wait $nc
 	else
-		wait_for "$1" timeout 5 nc "$PEER" "$PORT"
-	fi < /dev/null
+		m_end=$(($(cut -d. -f1 /proc/uptime) + $1))
+		until timeout 5 nc "$PEER" "$PORT" < /dev/null > /dev/null 2>&1; do
+			[ "$(cut -d. -f1 /proc/uptime)" -lt "$m_end" ] || return 1
+			watch_link
+			sleep 0.5
+		done
+	fi
 }
 
-# watch_link: true while the carrier is on or has been off less than 5 s
-# (a renegotiation); once it has been off 5 s, the driver is reloaded.
+# watch_link: the driver is reloaded once the carrier has been off 5 s (a
+# shorter drop is a renegotiation).
 OFF_SINCE=
 watch_link() {
 	if carrier; then
@@ -80,7 +93,7 @@ watch_link() {
 	t=$(cut -d. -f1 /proc/uptime)
 	[ -n "$OFF_SINCE" ] || OFF_SINCE=$t
 	[ $((t - OFF_SINCE)) -ge 5 ] || return 0
-	note "diagnostic: $DRV round $R: $DEV carrier off for 5 s during the workloads: reloading $DRV"
+	note "diagnostic: $DRV round $R: $DEV carrier off for 5 s: reloading $DRV"
 	OFF_SINCE=
 	reload
 }
@@ -98,8 +111,28 @@ new_netdevs() { all_netdevs | grep -vxF -f /tmp/netdevs.before; }
 one_netdev() { [ "$(new_netdevs | wc -l)" = 1 ]; }
 
 # load DRIVER: load the client and bring its interface up, addressed, with
-# a carrier and the peer answering; sets DEV.
+# a carrier and the peer answering; sets DEV. A link lost on the way (see
+# above) gets the driver reloaded, within LOAD_LIMIT seconds.
 load() {
+	end=$(($(cut -d. -f1 /proc/uptime) + LOAD_LIMIT))
+	while :; do
+		load_once "$1"
+		STEP="$1: carrier"
+		if wait_for 30 carrier; then
+			STEP="$1: peer answers"
+			wait_for 20 ping -c 1 -W 1 "$PEER" && break
+			why="$PEER does not answer on $DEV within 20 s"
+		else
+			why="no carrier on $DEV within 30 s"
+		fi
+		[ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ] || fail "$why, again and again for $LOAD_LIMIT s"
+		note "diagnostic: $1: $why: reloading $1"
+		unload "$1"
+		sleep 2
+	done
+	note "$1: $DEV up, mtu $(cat "/sys/class/net/$DEV/mtu"), device $(readlink "/sys/class/net/$DEV/device")"
+}
+load_once() {
 	STEP="$1: load"
 	save_netdevs
 	case $1 in
@@ -114,11 +147,6 @@ load() {
 		$IP link set "$DEV" mtu "$mtu" || fail "ip link set $DEV mtu $mtu"
 	fi
 	{ $IP addr add "$ME/24" dev "$DEV" && $IP link set "$DEV" up; } || fail "address $ME on $DEV"
-	STEP="$1: carrier"
-	wait_for 60 carrier || fail "no carrier on $DEV within 60 s"
-	STEP="$1: peer answers"
-	wait_for 30 ping -c 1 -W 1 "$PEER" || fail "$PEER does not answer on $DEV within 30 s"
-	note "$1: $DEV up, mtu $(cat "/sys/class/net/$DEV/mtu"), device $(readlink "/sys/class/net/$DEV/device")"
 }
 
 unload() {
@@ -192,7 +220,7 @@ carrier_downs() { cat "/sys/class/net/$DEV/carrier_down_count"; }
 attempt() {
 	what=$1
 	shift
-	end=
+	a_end=
 	while :; do
 		downs=$(carrier_downs)
 		if "$@"; then
@@ -202,8 +230,8 @@ attempt() {
 			why="$what failed"
 		fi
 		t=$(cut -d. -f1 /proc/uptime)
-		[ -n "$end" ] || end=$((t + RETRY_LIMIT))
-		[ "$t" -lt "$end" ] || fail "$why, again and again for $RETRY_LIMIT s"
+		[ -n "$a_end" ] || a_end=$((t + RETRY_LIMIT))
+		[ "$t" -lt "$a_end" ] || fail "$why, again and again for $RETRY_LIMIT s"
 		note "diagnostic: $DRV round $R: $why; retrying"
 		if ! wait_for 5 carrier; then
 			note "diagnostic: $DRV round $R: $DEV carrier off 5 s: reloading $DRV"
@@ -384,27 +412,17 @@ unserve() {
 	wait "$SRV" 2>/dev/null
 }
 
-# reload: the driver again, after a lost link.
+# reload: the driver again, after a lost link. The pause lets the peer's
+# ntb_hw_ivshmem (which looks every 100 ms) see the link go down: a quick
+# disable and enable can pass unseen, and the peer would not renegotiate.
 reload() {
 	step=$STEP
 	unserve
 	unload "$DRV"
+	sleep 2
 	load "$DRV"
 	serve
 	STEP=$step
-}
-
-# serve_workloads: host0 while host1 measures: the iperf3 server, until
-# host1 comes to the meeting point; reloads the driver on a lost link.
-serve_workloads() {
-	PORT=$((PORT + 1))
-	timeout "$WORK_LIMIT" nc -l -p "$PORT" -e /bin/true < /dev/null &
-	nc=$!
-	while kill -0 $nc 2>/dev/null; do
-		watch_link
-		sleep 0.5
-	done
-	wait $nc
 }
 
 phase() {
@@ -416,7 +434,7 @@ phase() {
 	meet 120 || fail "host$((1 - HOST)) did not meet within 120 s"
 	if [ "$HOST" = 0 ]; then
 		STEP="$DRV round $R: serve the workloads"
-		serve_workloads || fail "host1 did not finish the workloads within $WORK_LIMIT s"
+		meet "$WORK_LIMIT" || fail "host1 did not finish the workloads within $WORK_LIMIT s"
 	else
 		measure
 		STEP="$DRV round $R: meet after the workloads"
