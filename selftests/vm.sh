@@ -220,8 +220,7 @@ for ((i = 0; i < hosts; i++)); do
 		tr -d '\r' < "$out.killed" | sed "s/^/host$i (killed boot)| /"
 	fi
 	tr -d '\r' < "$out" > "$out.txt"
-	# (grep -v finds nothing in the output of a script that printed nothing.)
-	[ $quiet = 1 ] || sed "s/^/host$i| /" "$out.txt" | grep -v '^host[0-9]*| ntbnet-vm: exit' || true
+	[ $quiet = 1 ] || sed "s/^/host$i| /" "$out.txt" | grep -v '^host[0-9]*| ntbnet-vm: exit'
 	rc=$(sed -n 's/^ntbnet-vm: exit \([0-9]*\)$/\1/p' "$out.txt" | tail -n 1)
 	if [ -z "$rc" ]; then
 		echo "vm.sh: host$i did not finish its script (boot failure or time limit); console tail:" >&2
