@@ -6,6 +6,8 @@
 #                     the ivshmem server and the initramfs into build/
 #   make run          boot two hosts and bring up the link (the demo)
 #   make test         host unit tests and VM selftests, KTAP
+#   make bench        ntbnet against ntb_netdev in VMs (not a test; see
+#                     Documentation/performance.md; BENCH_ROUNDS=N)
 #   make check        rustfmt and clippy
 #   make KDIR=<dir>   build only the modules against a kernel build tree
 #                     (real hardware); see README.md
@@ -77,6 +79,9 @@ run: all
 test: all
 	@$(TOP)/selftests/run_tests.sh
 
+bench: all
+	@$(TOP)/selftests/bench.sh
+
 check:
 	@$(TOP)/scripts/bootstrap.sh
 	@kdir=$$($(TOP)/scripts/build-kernel.sh) && \
@@ -95,4 +100,4 @@ distclean: clean
 	@rm -rf $(TOP)/target
 
 help:
-	@sed -n '3,14p' $(TOP)/Makefile
+	@sed -n '3,16p' $(TOP)/Makefile

@@ -1,0 +1,459 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The guest side of selftests/bench.sh (`make bench`), run on both hosts of
+# one two-host boot: first ntb_perf's raw bandwidth (the link limit), then
+# ROUNDS rounds of the kernel's ntb_transport + ntb_netdev and ntbnet in
+# turn, on the same ntb_hw_ivshmem, with the same workloads for each.
+#
+# Roles: host1 drives and measures; host0 serves iperf3 and follows. iperf3
+# runs in reverse mode (-R: host0 sends), so that the host that measures is
+# the receiver: its interrupts, CPU time and packet counts are read locally.
+#
+# The only network between the hosts is the NTB link itself, so they meet
+# over the link while it is up (`meet`: host0 listens, host1 connects), and
+# across a change of NTB client by carrier and timing: the NTB core binds
+# each ntb_dev to one client at a time, and the two hosts' clients must not
+# talk to each other. The host that stops first (host1 for the drivers,
+# host0 for ntb_perf) unloads its client and waits SETTLE seconds before
+# loading the next one; the other unloads as soon as it sees the peer gone
+# (carrier off, ntb_perf's link down) and loads the next client at once.
+#
+# A lost link: a TCG vCPU that stalls for half a second (a loaded host) can
+# make ntb_hw_ivshmem on the other host report the link down, on that side
+# only; ntb_transport then never comes back by itself. So a host whose
+# carrier stays off for 5 s in the middle of a phase, or whose link does not
+# come up when it loads the driver, reloads the driver
+# (which takes the link down on the peer's side too, and both renegotiate),
+# and host1 retries a run that failed, or in which its carrier went down
+# (carrier_down_count), once the peer answers again, within RETRY_LIMIT
+# seconds. Each such event is a `# diagnostic:` line.
+#
+# Settings come from /extra/bench.conf (written by bench.sh). Output:
+#   bench-result DRIVER ROUND METRIC VALUE   one figure, for bench.sh
+#   # ...                                    progress and diagnostics
+#   bench: FAIL (step: X): ...               on failure, then exit 1
+# shellcheck source=selftests/lib.sh
+. /extra/lib.sh
+# shellcheck disable=SC1091 # written by bench.sh
+. /extra/bench.conf
+
+SS=/usr/bin/ss
+STEP=setup
+PORT=7100 # meeting points: one port each, in the same order on both hosts
+
+now() { cut -d' ' -f1 /proc/uptime; }
+note() { echo "# host$HOST $(now)s: $*"; }
+fail() {
+	echo "bench: FAIL (step: $STEP): $*"
+	if [ -n "${DEV:-}" ] && [ -e "/sys/class/net/$DEV" ]; then
+		$IP -s link show "$DEV" | sed 's/^/# /'
+		[ "$DRV" != ntbnet ] || $ETHTOOL -S "$DEV" | grep -v ': 0$' | sed 's/^/# /'
+		cat /sys/kernel/debug/ntb_transport/*/qp0/stats 2>/dev/null | grep -E 'rx_|tx_|Link' | sed 's/^/# /'
+	fi
+	grep -E 'ntb' /proc/interrupts | sed 's/^/# /'
+	dmesg | tail -n 40 | sed 's/^/# dmesg: /'
+	exit 1
+}
+result() {
+	echo "bench-result $1 $2 $3 $4"
+	note "round $2, $1: $3 = $4"
+}
+
+# meet SECONDS: both hosts wait here for each other, over the link (and
+# reload the driver if the link is lost meanwhile: watch_link).
+meet() {
+	PORT=$((PORT + 1))
+	if [ "$HOST" = 0 ]; then
+		timeout "$1" nc -l -p "$PORT" -e /bin/true < /dev/null &
+		nc=$!
+		while kill -0 $nc 2>/dev/null; do
+			watch_link
+			sleep 0.5
+		done
+		wait $nc
+	else
+		m_end=$(($(cut -d. -f1 /proc/uptime) + $1))
+		until timeout 5 nc "$PEER" "$PORT" < /dev/null > /dev/null 2>&1; do
+			[ "$(cut -d. -f1 /proc/uptime)" -lt "$m_end" ] || return 1
+			watch_link
+			sleep 0.5
+		done
+	fi
+}
+
+# watch_link: the driver is reloaded once the carrier has been off 5 s (a
+# shorter drop is a renegotiation).
+OFF_SINCE=
+watch_link() {
+	if carrier; then
+		OFF_SINCE=
+		return 0
+	fi
+	t=$(cut -d. -f1 /proc/uptime)
+	[ -n "$OFF_SINCE" ] || OFF_SINCE=$t
+	[ $((t - OFF_SINCE)) -ge 5 ] || return 0
+	note "diagnostic: $DRV round $R: $DEV carrier off for 5 s: reloading $DRV"
+	OFF_SINCE=
+	reload
+}
+
+carrier() { [ "$(cat "/sys/class/net/$DEV/carrier" 2>/dev/null)" = 1 ]; }
+nocarrier() { ! carrier; }
+# new_netdevs: the network interfaces that came since save_netdevs.
+all_netdevs() {
+	for n in /sys/class/net/*; do
+		echo "${n##*/}"
+	done
+}
+save_netdevs() { all_netdevs > /tmp/netdevs.before; }
+new_netdevs() { all_netdevs | grep -vxF -f /tmp/netdevs.before; }
+one_netdev() { [ "$(new_netdevs | wc -l)" = 1 ]; }
+
+# load DRIVER: load the client and bring its interface up, addressed, with
+# a carrier and the peer answering; sets DEV. A link lost on the way (see
+# above) gets the driver reloaded, within LOAD_LIMIT seconds.
+load() {
+	end=$(($(cut -d. -f1 /proc/uptime) + LOAD_LIMIT))
+	while :; do
+		load_once "$1"
+		STEP="$1: carrier"
+		if wait_for 30 carrier; then
+			STEP="$1: peer answers"
+			wait_for 20 ping -c 1 -W 1 "$PEER" && break
+			why="$PEER does not answer on $DEV within 20 s"
+		else
+			why="no carrier on $DEV within 30 s"
+		fi
+		[ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ] || fail "$why, again and again for $LOAD_LIMIT s"
+		note "diagnostic: $1: $why: reloading $1"
+		unload "$1"
+		sleep 2
+	done
+	note "$1: $DEV up, mtu $(cat "/sys/class/net/$DEV/mtu"), device $(readlink "/sys/class/net/$DEV/device")"
+}
+load_once() {
+	STEP="$1: load"
+	save_netdevs
+	case $1 in
+	ntb_netdev) modprobe -a ntb_transport ntb_netdev || fail "modprobe ntb_transport ntb_netdev" ;;
+	ntbnet) modprobe ntbnet || fail "modprobe ntbnet" ;;
+	esac
+	wait_for 10 one_netdev || fail "expected one network interface, new: $(new_netdevs | tr "\n" " ")"
+	DEV=$(new_netdevs)
+	mtu=$MTU
+	[ -n "$mtu" ] || [ "$1" != ntbnet ] || mtu=65521 # ntb_netdev's default is its maximum
+	if [ -n "$mtu" ]; then
+		$IP link set "$DEV" mtu "$mtu" || fail "ip link set $DEV mtu $mtu"
+	fi
+	{ $IP addr add "$ME/24" dev "$DEV" && $IP link set "$DEV" up; } || fail "address $ME on $DEV"
+}
+
+unload() {
+	case $1 in
+	ntb_netdev) timeout 60 rmmod ntb_netdev ntb_transport ;;
+	ntbnet) timeout 60 rmmod ntbnet ;;
+	ntb_perf) timeout 60 rmmod ntb_perf ;;
+	esac || fail "rmmod $1"
+}
+
+# leave DRIVER [last]: unload a network driver; host1 first, host0 once its
+# carrier is off (host1 is gone). host1 then waits SETTLE seconds, in which
+# host0 unloads, before it loads the next driver.
+leave() {
+	STEP="$1: unload"
+	if [ "$HOST" = 1 ]; then
+		unload "$1"
+		[ "$2" = last ] || sleep "$SETTLE"
+	else
+		wait_for 30 nocarrier ||
+			note "diagnostic: $DEV keeps its carrier 30 s after the peer unloaded $1"
+		unload "$1"
+	fi
+	note "$1 unloaded"
+}
+
+# --- Link limit: ntb_perf ----------------------------------------------------
+perf() {
+	STEP="ntb_perf: load"
+	modprobe ntb_perf total_order="$PERF_ORDER" max_mw_size=2097152 || fail "modprobe ntb_perf"
+	for D in /sys/kernel/debug/ntb_perf/*; do break; done
+	[ -d "$D" ] || fail "no ntb_perf directory in debugfs"
+	STEP="ntb_perf: link up"
+	wait_for 60 grep -q "Link status: up" "$D/info" || fail "ntb_perf link not up within 60 s"
+	if [ "$HOST" = 0 ]; then
+		# Three runs, the median: one run is a fraction of a second, which
+		# a stalled vCPU can spoil.
+		: > /tmp/perf
+		for i in 1 2 3; do
+			STEP="ntb_perf: run $i"
+			timeout 200 sh -c "echo 0 > $D/run" || fail "ntb_perf run failed or timed out: $(cat "$D/run" 2>&1)"
+			sed 's/^/# ntb_perf: /' "$D/run"
+			# The threads run at once: the sum of their rates; bytes/us * 8 = Mbit/s.
+			mbit=$(awk '/copied .* bytes in .* usecs/ { for (i = 1; i < NF; i++) {
+					if ($(i + 1) == "bytes") b = $i; if ($(i + 1) == "usecs,") u = $i }
+					if (u > 0) s += b * 8 / u } END { if (s > 0) printf "%.0f\n", s }' "$D/run")
+			[ -n "$mbit" ] || fail "no bandwidth in ntb_perf's output"
+			echo "$mbit" >> /tmp/perf
+		done
+		note "ntb_perf: $(tr '\n' ' ' < /tmp/perf)Mbit/s"
+		result ntb_perf 0 link_limit "$(sort -n /tmp/perf | sed -n 2p)"
+		STEP="ntb_perf: unload"
+		unload ntb_perf
+		sleep "$SETTLE"
+	else
+		STEP="ntb_perf: serve the peer's test"
+		wait_for 240 grep -q "Link status: down" "$D/info" || fail "ntb_perf link still up after 240 s"
+		unload ntb_perf
+	fi
+	note "ntb_perf unloaded"
+}
+
+# --- Measurements (host1) -----------------------------------------------------
+
+# attempt WHAT COMMAND...: a run of a workload, until it succeeds with the
+# carrier on throughout (a link that went down and came back, e.g. ntbnet
+# renegotiating after the peer stalled, spoils the figures). Between tries
+# it waits for the link, reloading the driver if the carrier stays off 5 s,
+# and for the peer; it gives up RETRY_LIMIT seconds after the first failure.
+carrier_downs() { cat "/sys/class/net/$DEV/carrier_down_count"; }
+attempt() {
+	what=$1
+	shift
+	a_end=
+	while :; do
+		downs=$(carrier_downs)
+		if "$@"; then
+			[ "$(carrier_downs)" = "$downs" ] && return 0
+			why="the link went down during $what"
+		else
+			why="$what failed"
+		fi
+		t=$(cut -d. -f1 /proc/uptime)
+		[ -n "$a_end" ] || a_end=$((t + RETRY_LIMIT))
+		[ "$t" -lt "$a_end" ] || fail "$why, again and again for $RETRY_LIMIT s"
+		note "diagnostic: $DRV round $R: $why; retrying"
+		if ! wait_for 5 carrier; then
+			note "diagnostic: $DRV round $R: $DEV carrier off 5 s: reloading $DRV"
+			reload
+		fi
+		wait_for 60 ping -c 1 -W 1 "$PEER" || fail "$PEER does not answer on $DEV within 60 s"
+		sleep 3 # host0 may be restarting its iperf3 server
+	done
+}
+
+# iperf FILE ARGS...: one iperf3 client run, reverse (host0 sends).
+iperf() {
+	f=$1
+	shift
+	timeout $((T + WARM + UDP_T + 60)) "$IPERF" -c "$PEER" -R -f m "$@" > "$f" 2>&1 &&
+		grep -q 'receiver$' "$f" && return 0
+	tail -n 4 "$f" | sed 's/^/# iperf3: /'
+	return 1
+}
+client() { attempt "iperf3 $*" iperf "$@"; }
+
+# rate FILE [receiver|sender]: Mbit/s of the last such line (the [SUM] line
+# with -P).
+rate() {
+	awk -v w="${2:-receiver}" '$NF == w { for (i = 2; i <= NF; i++) if ($i == "Mbits/sec") r = $(i - 1) }
+		END { print r + 0 }' "$1"
+}
+
+# loss FILE: the percentage of datagrams lost, from the receiver line.
+loss() {
+	awk '$NF == "receiver" { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\/[0-9]+$/) {
+			split($i, a, "/"); l = a[2] > 0 ? 100 * a[1] / a[2] : 100 } }
+		END { if (l == "") l = 100; printf "%.2f\n", l }' "$1"
+}
+
+# snap: the device's receive interrupts, the ivshmem doorbell (MSI-X)
+# interrupts, rx packets, rx bytes, busy jiffies (USER_HZ) of all CPUs.
+snap() {
+	awk -v re="$IRQ_RE" 'NR == 1 { n = NF; next }
+		{ s = 0; for (i = 2; i <= n + 1; i++) s += $i }
+		$NF ~ re { d += s } $NF ~ /^ntb-ivshmem[0-9]+-db[0-9]+$/ { h += s }
+		END { printf "%d %d ", d, h }' /proc/interrupts
+	printf '%s %s ' "$(cat "/sys/class/net/$DEV/statistics/rx_packets")" \
+		"$(cat "/sys/class/net/$DEV/statistics/rx_bytes")"
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
+}
+
+# TCP, 1 stream; interrupts and CPU time sampled inside the measured span.
+tcp1_run() {
+	iperf /tmp/tcp1 -O "$WARM" -t "$T" &
+	pid=$!
+	sleep "$SAMPLE_START"
+	a=$(snap)
+	sleep "$SAMPLE_LEN"
+	b=$(snap)
+	wait $pid
+}
+tcp1() {
+	STEP="$DRV round $R: tcp 1 stream"
+	attempt "iperf3 -t $T" tcp1_run
+	result "$DRV" "$R" tcp1 "$(rate /tmp/tcp1)"
+	# shellcheck disable=SC2086 # two snapshots of five numbers each
+	set -- $a $b
+	[ $# = 10 ] || fail "bad counter snapshot: $a / $b"
+	pk=$(($8 - $3))
+	if [ "$pk" -gt 0 ]; then
+		result "$DRV" "$R" irq_per_kpkt "$(awk -v i=$(($6 - $1)) -v p=$pk 'BEGIN { printf "%.1f\n", 1000 * i / p }')"
+		result "$DRV" "$R" irq_hw_per_kpkt "$(awk -v i=$(($7 - $2)) -v p=$pk 'BEGIN { printf "%.1f\n", 1000 * i / p }')"
+	else
+		note "diagnostic: no packets received in the sampling window"
+	fi
+	by=$(awk -v a="$4" -v b="$9" 'BEGIN { printf "%.0f\n", b - a }')
+	if [ "$by" -gt 1000000 ]; then
+		result "$DRV" "$R" cpu_per_gb "$(awk -v j=$((${10} - $5)) -v b="$by" 'BEGIN { printf "%.2f\n", j / 100 / (b / 1e9) }')"
+	fi
+}
+
+tcp4() {
+	STEP="$DRV round $R: tcp 4 streams"
+	client /tmp/tcp4 -O "$WARM" -t "$T" -P 4
+	result "$DRV" "$R" tcp4 "$(rate /tmp/tcp4)"
+}
+
+# udp_probe KBITS: one UDP run at that offered rate (0: unlimited); sets RX,
+# TX (Mbit/s) and LOSS (%).
+# (RcvbufErrors: datagrams dropped because the receiving socket's buffer was
+# full, counted on this host.)
+udp_probe() {
+	e=$(rcvbuf_errors)
+	client /tmp/udp -u -l "$UDP_LEN" -b "${1}K" -t "$UDP_T"
+	RX=$(rate /tmp/udp) TX=$(rate /tmp/udp sender) LOSS=$(loss /tmp/udp)
+	note "udp: offered $([ "$1" = 0 ] && echo unlimited || echo "$1 kbit/s"): sent $TX, received $RX Mbit/s, loss $LOSS%, RcvbufErrors $(($(rcvbuf_errors) - e))"
+}
+rcvbuf_errors() { awk '$1 == "Udp:" && n++ { print $6 }' /proc/net/snmp; }
+lossless() { awk -v l="$LOSS" 'BEGIN { exit !(l < 1) }'; }
+
+# UDP: the highest rate that loses under 1%. An unlimited run gives the
+# sender's top rate; if it loses 1% or more, a bisection on a log scale
+# between 1/64 of it and it, UDP_PROBES runs (and one at 1/64 if none
+# passed). The figure is the received rate of the highest run that passed.
+udp() {
+	STEP="$DRV round $R: udp"
+	udp_probe 0
+	best=0
+	if lossless; then
+		best=$RX
+		note "udp: the sender's top rate loses under 1%: the figure is the sender's limit"
+	else
+		hi=$(awk -v t="$TX" 'BEGIN { printf "%d\n", t * 1000 }')
+		lo=$((hi / 64))
+		k=0
+		while [ $k -lt "$UDP_PROBES" ] && [ "$lo" -gt 0 ]; do
+			k=$((k + 1))
+			# sqrt(lo * hi) by Newton's method: busybox awk has no sqrt.
+			mid=$(awk -v a="$lo" -v b="$hi" 'BEGIN { p = a * b; x = b; for (i = 0; i < 60; i++) x = (x + p / x) / 2; printf "%d\n", x }')
+			udp_probe "$mid"
+			if lossless; then
+				lo=$mid best=$RX
+			else
+				hi=$mid
+			fi
+		done
+		if [ "$best" = 0 ] && [ "$lo" -gt 0 ]; then
+			# Nothing passed: the bottom of the range, once.
+			udp_probe "$lo"
+			if lossless; then best=$RX; else note "diagnostic: $DRV loses 1% or more even at $lo kbit/s"; fi
+		fi
+	fi
+	result "$DRV" "$R" udp "$best"
+}
+
+# Request/response: ping -A sends the next request as soon as the reply
+# is in; p50 and p99 of the per-packet round-trip times (nearest rank).
+rr_run() {
+	ping -A -c 10 "$PEER" > /dev/null 2>&1
+	timeout $((PINGS / 10 + 60)) ping -A -c "$PINGS" "$PEER" > /tmp/rr 2>&1
+	awk '/time=/ { t = $0; sub(/.*time=/, "", t); printf "%d\n", t * 1000 + 0.5 }' /tmp/rr | sort -n > /tmp/rr.us
+	n=$(wc -l < /tmp/rr.us)
+	[ "$n" -ge $((PINGS * 9 / 10)) ] && return 0
+	note "only $n of $PINGS pings answered: $(tail -n 2 /tmp/rr | tr '\n' ' ')"
+	return 1
+}
+rr() {
+	STEP="$DRV round $R: request/response"
+	attempt "ping -A -c $PINGS" rr_run
+	[ "$n" = "$PINGS" ] || note "diagnostic: $n of $PINGS pings answered"
+	result "$DRV" "$R" rr_p50 "$(sed -n "$(((n * 50 + 99) / 100))p" /tmp/rr.us)"
+	result "$DRV" "$R" rr_p99 "$(sed -n "$(((n * 99 + 99) / 100))p" /tmp/rr.us)"
+}
+
+measure() {
+	if [ "$DRV" = ntbnet ]; then
+		# The queues in use: the irq domain has a line for every possible
+		# queue, and lines that share a doorbell vector fire together.
+		q=$($ETHTOOL -l ntb0 | awk '/^Current/ { c = 1 } c && /^Combined:/ { print $2; exit }')
+		[ -n "$q" ] || fail "ethtool -l ntb0 shows no queue count"
+		IRQ_RE="^ntb0-q($(seq 0 $((q - 1)) | paste -sd'|'))\$"
+		note "ntbnet: $q queues, receive interrupts: $IRQ_RE"
+	else
+		IRQ_RE='^ntb-ivshmem[0-9]+-db[0-9]+$'
+	fi
+	tcp1
+	tcp4
+	udp
+	rr
+}
+
+# --- One driver, one round ------------------------------------------------------
+serve() {
+	[ "$HOST" = 0 ] || return 0
+	"$IPERF" -s > /tmp/iperf3-server.log 2>&1 &
+	SRV=$!
+	wait_for 10 sh -c "$SS -ltn | grep -q ':5201 '" || fail "iperf3 server not listening"
+}
+unserve() {
+	[ "$HOST" = 0 ] || return 0
+	kill "$SRV" 2>/dev/null
+	wait "$SRV" 2>/dev/null
+}
+
+# reload: the driver again, after a lost link. The pause lets the peer's
+# ntb_hw_ivshmem (which looks every 100 ms) see the link go down: a quick
+# disable and enable can pass unseen, and the peer would not renegotiate.
+reload() {
+	step=$STEP
+	unserve
+	unload "$DRV"
+	sleep 2
+	load "$DRV"
+	serve
+	STEP=$step
+}
+
+phase() {
+	DRV=$1 R=$2
+	load "$DRV"
+	STEP="$DRV round $R: iperf3 server"
+	serve
+	STEP="$DRV round $R: meet before the workloads"
+	meet 120 || fail "host$((1 - HOST)) did not meet within 120 s"
+	if [ "$HOST" = 0 ]; then
+		STEP="$DRV round $R: serve the workloads"
+		meet "$WORK_LIMIT" || fail "host1 did not finish the workloads within $WORK_LIMIT s"
+	else
+		measure
+		STEP="$DRV round $R: meet after the workloads"
+		meet 120 || fail "host0 did not meet within 120 s"
+	fi
+	unserve
+}
+
+note "kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, $ROUNDS rounds"
+STEP="ntb_hw_ivshmem: load"
+modprobe ntb_hw_ivshmem || fail "modprobe ntb_hw_ivshmem"
+perf
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	phase ntb_netdev $r
+	leave ntb_netdev
+	phase ntbnet $r
+	if [ $r = "$ROUNDS" ]; then leave ntbnet last; else leave ntbnet; fi
+	r=$((r + 1))
+done
+dmesg | grep -E 'incompatible|refused|error|fail' | sed 's/^/# dmesg: /'
+note "done"
