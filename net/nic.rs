@@ -198,7 +198,16 @@ impl Nic {
     pub(crate) fn new(dev: &ntb::Device) -> Result<Arc<Self>> {
         let spad_room =
             dev.spad_count().saturating_sub(negotiate::SP_TRIGGER) / negotiate::TRIGGER_WORDS;
-        let max_queues = spad_room.min(MAX_QUEUES);
+        // One interrupt per queue: with doorbells, as many as the NTB has
+        // doorbell vectors (more queues would share them, and every
+        // doorbell would run the handlers of two queues); with MSI (one
+        // vector of doorbells, as on Switchtec), as many as there are
+        // queues.
+        let vectors = match dev.db_vector_count() {
+            0 | 1 => MAX_QUEUES,
+            n => n,
+        };
+        let max_queues = spad_room.min(MAX_QUEUES).min(vectors);
         if max_queues == 0 {
             pr_err!(
                 "{}: needs at least {} scratchpads\n",
@@ -207,16 +216,10 @@ impl Nic {
             );
             return Err(ENODEV);
         }
-        // One interrupt per queue: with doorbells, as many as the NTB has
-        // doorbell vectors; with MSI (one vector of doorbells, as on
-        // Switchtec), as many as there are queues.
-        let vectors = match dev.db_vector_count() {
-            0 | 1 => max_queues,
-            n => n,
-        };
-        let default_queues = net::online_cpus().min(vectors).clamp(1, max_queues);
+        let default_queues = net::online_cpus().clamp(1, max_queues);
 
         let reg = net::Registration::<Nic>::new(c_str!("ntb%d"), max_queues, max_queues)?;
+        reg.set_parent(dev)?;
         let nd = reg.device();
         nd.set_mac(&mac_address(dev));
         nd.set_mtu_range(net::ETH_MIN_MTU, MAX_MTU);

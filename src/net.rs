@@ -459,6 +459,17 @@ impl MtuChange<'_> {
     }
 }
 
+/// Objects that embed a `struct device`.
+///
+/// # Safety
+///
+/// `raw_device` returns a pointer to a live, registered `struct device`
+/// that stays valid as long as `self` does.
+pub unsafe trait AsDevice {
+    /// The embedded `struct device`.
+    fn raw_device(&self) -> *mut bindings::device;
+}
+
 /// Types that own a [`Registration`] of themselves.
 ///
 /// # Safety
@@ -539,6 +550,21 @@ impl<T: Driver + ethtool::Ops> Registration<T> {
     pub fn device(&self) -> &Device {
         // SAFETY: Allocated until drop (type invariant).
         unsafe { Device::from_raw(self.dev.as_ptr()) }
+    }
+
+    /// Makes `parent` the interface's parent device (`SET_NETDEV_DEV`):
+    /// `/sys/class/net/<name>/device`, udev's and ethtool's view of the
+    /// hardware. Before [`Self::register`]; the parent must outlive the
+    /// registration (registration takes a reference to it).
+    pub fn set_parent(&self, parent: &impl AsDevice) -> Result {
+        if self.is_registered() {
+            return Err(EBUSY);
+        }
+        // SAFETY: Allocated and not registered (checked): nothing else uses
+        // the embedded device yet; `raw_device` is a live device
+        // (`AsDevice`), referenced by `device_add` at registration.
+        unsafe { (*self.dev.as_ptr()).dev.parent = parent.raw_device() };
+        Ok(())
     }
 
     /// Registers the device (`register_netdev`); its callbacks then run on

@@ -475,3 +475,12 @@ impl<T: Client> PinnedDrop for Registration<T> {
         unsafe { bindings::ntb_unregister_client(self.client.get()) };
     }
 }
+
+// SAFETY: `ntb_dev.dev` is registered as long as a `Device` reference is
+// valid (type invariant).
+unsafe impl crate::klib::net::AsDevice for Device {
+    fn raw_device(&self) -> *mut bindings::device {
+        // SAFETY: `as_raw` is valid (type invariant); no reference is made.
+        unsafe { core::ptr::addr_of_mut!((*self.as_raw()).dev) }
+    }
+}

@@ -6,7 +6,7 @@
 # follows the peer's interface going down and up and its heartbeat, ethtool
 # reports the device, and the module unloads.
 . /extra/lib.sh
-ktap_plan 17
+ktap_plan 18
 
 # The kernel's ntb_transport goes first and leaves its doorbells masked:
 # ntbnet's interrupts must work anyway.
@@ -14,6 +14,8 @@ modprobe -a ntb_hw_ivshmem ntb_transport ntb_netdev && rmmod ntb_netdev ntb_tran
 ktap_check "link: modprobe, ntb0 up" ntb_up
 ktap_check "link: carrier" wait_for 30 ntb_carrier
 ktap_check "link: ethtool -i names ntbnet" sh -c "$ETHTOOL -i ntb0 | grep -q '^driver: ntbnet'"
+ktap_check "link: sysfs parent is the NTB device" sh -c \
+	"[ \"\$(basename \$(readlink -f /sys/class/net/ntb0/device/subsystem))\" = ntb ]"
 irqs=$(grep -c ' ntb0-q[0-9]*$' /proc/interrupts)
 ktap_result "link: $irqs queue interrupts ntb0-q<N> in /proc/interrupts" "$([ "$irqs" -ge 1 ]; echo $?)"
 mac=$(cat /sys/class/net/ntb0/address)
