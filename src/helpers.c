@@ -332,6 +332,9 @@ MODULE_PARM_DESC(scribble, "test mode: write garbage over the peer's window (def
 static bool hang;
 module_param(hang, bool, 0644);
 MODULE_PARM_DESC(hang, "test mode: stop the link work and the heartbeat, as a hung host (default: off)");
+static bool rx_frags;
+module_param(rx_frags, bool, 0644);
+MODULE_PARM_DESC(rx_frags, "test mode: receive every frame into page fragments, as when memory is too fragmented for a linear skb (default: off)");
 #endif
 
 bool ntbnet_param_scribble(void)
@@ -347,6 +350,15 @@ bool ntbnet_param_hang(void)
 {
 #ifdef NTBNET_TEST_PARAMS
 	return READ_ONCE(hang);
+#else
+	return false;
+#endif
+}
+
+bool ntbnet_param_rx_frags(void)
+{
+#ifdef NTBNET_TEST_PARAMS
+	return READ_ONCE(rx_frags);
 #else
 	return false;
 #endif

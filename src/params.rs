@@ -20,3 +20,11 @@ pub fn hang() -> bool {
     // SAFETY: Reads a module parameter; no preconditions.
     unsafe { bindings::ntbnet_param_hang() }
 }
+
+/// ntbnet's `rx_frags` test mode (`/sys/module/ntbnet/parameters/rx_frags`):
+/// receive into page fragments, as when no linear skb can be allocated;
+/// false in the other modules.
+pub fn rx_frags() -> bool {
+    // SAFETY: Reads a module parameter; no preconditions.
+    unsafe { bindings::ntbnet_param_rx_frags() }
+}

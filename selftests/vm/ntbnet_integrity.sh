@@ -3,7 +3,11 @@
 # vm-args: -n 2 -t 780
 #
 # ntbnet: 1 GiB of random data through one TCP connection (host 1 to host
-# 0, MTU 9000), its MD5 computed on both ends and compared on both ends.
+# 0, MTU 9000: GSO frames of up to 64 KiB), its MD5 computed on both ends
+# and compared on both ends. Halfway, the receiver switches to receiving
+# into page fragments (the rx_frags test mode: the path taken when memory
+# is too fragmented for linear skbs). The sender is CPU-bound (md5sum and
+# nc under TCG): 1 GiB takes a few minutes.
 . /extra/lib.sh
 ktap_plan 5
 
@@ -15,6 +19,14 @@ wait_for 30 ping -c 1 -W 1 "$PEER"
 if [ "$HOST" = 0 ]; then
 	printf '#!/bin/sh\nmd5sum > /tmp/rx.md5\n' > /tmp/rx.sh
 	chmod +x /tmp/rx.sh
+	# Linear skbs for the first half, page fragments for the second.
+	(
+		while [ "$(cat /sys/class/net/ntb0/statistics/rx_bytes)" -lt 536870912 ]; do
+			sleep 1
+		done
+		echo 1 > /sys/module/ntbnet/parameters/rx_frags
+		echo "# receiving into page fragments from here"
+	) &
 	ktap_check "integrity: received 1 GiB" timeout 600 nc -l -p 6201 -e /tmp/rx.sh
 	mine=$(cut -d' ' -f1 /tmp/rx.md5)
 	ntb_send 6202 "$mine"
