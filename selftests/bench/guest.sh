@@ -142,7 +142,10 @@ load_once() {
 	wait_for 10 one_netdev || fail "expected one network interface, new: $(new_netdevs | tr "\n" " ")"
 	DEV=$(new_netdevs)
 	mtu=$MTU
-	[ -n "$mtu" ] || [ "$1" != ntbnet ] || mtu=65521 # ntb_netdev's default is its maximum
+	if [ "$mtu" = max ]; then
+		# ntb_netdev's default is its maximum.
+		[ "$1" = ntbnet ] && mtu=65521 || mtu=
+	fi
 	if [ -n "$mtu" ]; then
 		$IP link set "$DEV" mtu "$mtu" || fail "ip link set $DEV mtu $mtu"
 	fi
