@@ -576,6 +576,9 @@ impl Nic {
             )?;
         }
         dev.set_real_num_queues(rtnl, n, n)?;
+        // A flow's packets leave on its sending CPU's queue (and a failure
+        // here only leaves the choice to the flow hash).
+        let _ = dev.set_xps_spread(rtnl, n);
         dev.tx_reset_all();
         for (queue, (tx, rx)) in self.queues.iter().zip(states) {
             queue.start(tx, rx);

@@ -105,6 +105,37 @@ bool ntbnet_mod_delayed_work(struct delayed_work *work, unsigned long delay)
 	return mod_delayed_work(system_wq, work, delay);
 }
 
+/*
+ * XPS over the first n queues: CPU c (the c-th of cpumask_local_spread)
+ * sends on queue c % n. cpumask_of() is a macro.
+ */
+int ntbnet_set_xps_spread(struct net_device *dev, unsigned int n)
+{
+	cpumask_var_t *masks;
+	unsigned int i, q;
+	int ret = 0;
+
+	masks = kcalloc(n, sizeof(*masks), GFP_KERNEL);
+	if (!masks)
+		return -ENOMEM;
+	for (q = 0; q < n; q++) {
+		if (!zalloc_cpumask_var(&masks[q], GFP_KERNEL)) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	for (i = 0; i < num_online_cpus(); i++)
+		cpumask_set_cpu(cpumask_local_spread(i, dev_to_node(&dev->dev)),
+				masks[i % n]);
+	for (q = 0; q < n && !ret; q++)
+		ret = netif_set_xps_queue(dev, masks[q], q);
+out:
+	for (q = 0; q < n; q++)
+		free_cpumask_var(masks[q]);
+	kfree(masks);
+	return ret;
+}
+
 /* netdev_xmit_more() reads a per-CPU variable. */
 bool ntbnet_netdev_xmit_more(void)
 {

@@ -35,6 +35,7 @@ void ntbnet_init_delayed_work(struct delayed_work *work, work_func_t func);
 bool ntbnet_queue_delayed_work(struct delayed_work *work, unsigned long delay);
 bool ntbnet_mod_delayed_work(struct delayed_work *work, unsigned long delay);
 bool ntbnet_netdev_xmit_more(void);
+int ntbnet_set_xps_spread(struct net_device *dev, unsigned int n);
 u8 ntbnet_skb_ip_summed(const struct sk_buff *skb);
 void ntbnet_skb_csum_unnecessary(struct sk_buff *skb);
 void ntbnet_eth_type_trans(struct sk_buff *skb, struct net_device *dev);

@@ -208,6 +208,19 @@ impl Device {
         to_result(unsafe { bindings::netif_set_real_num_queues(self.as_raw(), tx, rx) })
     }
 
+    /// Spreads the first `n` transmit queues over the CPUs for transmit
+    /// packet steering (XPS): queue `q` serves the `q`-th CPU (in the
+    /// order of `cpumask_local_spread`, NUMA-local first), so that a flow
+    /// stays on the queue of the CPU that sends it. With more CPUs than
+    /// queues, the rest share the queues round-robin.
+    pub fn set_xps_spread(&self, _rtnl: &Rtnl, n: u32) -> Result {
+        if n == 0 || n > self.num_tx_queues() {
+            return Err(EINVAL);
+        }
+        // SAFETY: Allocated device, `n` queues exist (checked); RTNL held.
+        to_result(unsafe { bindings::ntbnet_set_xps_spread(self.as_raw(), n) })
+    }
+
     /// Transmit queue `q`, if it exists.
     pub fn tx_queue(&self, q: u32) -> Option<&TxQueue> {
         if q >= self.num_tx_queues() {
