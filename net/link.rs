@@ -586,8 +586,7 @@ impl Nic {
         self.heartbeat_reset();
         // The largest frame the transmit rings (in the peer's window) take
         // as one GSO frame, if the peer agreed to them.
-        let gso = ring::FEATURE_CSUM | ring::FEATURE_GSO;
-        let gso_max = if agreed.peer.features() & gso == gso {
+        let gso_max = if ring::gso_in_use(agreed.peer.features()) {
             agreed.peer.queue().max_frame()
         } else {
             0

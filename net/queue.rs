@@ -18,8 +18,9 @@ use crate::klib::params;
 use crate::klib::skb::{SkBuff, TcpGso};
 use crate::nic::Windows;
 use crate::ring::{
-    Desc, Gso, GsoProto, QueueLayout, RingError, RxFrame, RxRing, TxError, TxRing, WindowLayout,
-    DESC_F_CSUM_VALID, DESC_LEN, FEATURE_CSUM, FEATURE_GSO, Q_CONS, Q_PROD, Q_RX_EVENT, Q_TX_EVENT,
+    gso_in_use, Desc, Gso, GsoProto, QueueLayout, RingError, RxFrame, RxRing, TxError, TxRing,
+    WindowLayout, DESC_F_CSUM_VALID, DESC_LEN, FEATURE_CSUM, Q_CONS, Q_PROD, Q_RX_EVENT,
+    Q_TX_EVENT,
 };
 use crate::stats::QueueStats;
 use kernel::new_spinlock;
@@ -42,6 +43,13 @@ const VLAN_HLEN: u32 = 4;
 
 fn to_usize(v: u32) -> usize {
     v as usize
+}
+
+/// The offset of queue `q`'s area in a window of layout `w`.
+fn queue_base(w: &WindowLayout, q: u32) -> Result<usize> {
+    w.queue_base(q)
+        .and_then(|b| usize::try_from(b).ok())
+        .ok_or(EINVAL)
 }
 
 /// The sending side of a queue pair, for one link session.
@@ -86,20 +94,15 @@ impl TxState {
         let ql: QueueLayout = *peer.queue();
         let n = to_usize(ql.entries());
         let ring = TxRing::new(ql, KVec::from_elem(0u32, n, GFP_KERNEL)?).map_err(|_| EINVAL)?;
-        let base = |w: &WindowLayout| {
-            w.queue_base(q)
-                .and_then(|b| usize::try_from(b).ok())
-                .ok_or(EINVAL)
-        };
         Ok(Self {
             win,
             ring,
             lens: KVec::from_elem(0u32, n, GFP_KERNEL)?,
-            out_base: base(peer)?,
-            in_base: base(local)?,
+            out_base: queue_base(peer, q)?,
+            in_base: queue_base(local, q)?,
             kick,
             csum: peer.features() & FEATURE_CSUM != 0,
-            gso: peer.features() & (FEATURE_CSUM | FEATURE_GSO) == FEATURE_CSUM | FEATURE_GSO,
+            gso: gso_in_use(peer.features()),
         })
     }
 }
@@ -113,16 +116,11 @@ impl RxState {
         peer: &WindowLayout,
         kick: Arc<PeerTrigger>,
     ) -> Result<Self> {
-        let base = |w: &WindowLayout| {
-            w.queue_base(q)
-                .and_then(|b| usize::try_from(b).ok())
-                .ok_or(EINVAL)
-        };
         Ok(Self {
             win,
             ring: RxRing::new(*local.queue(), local.features()),
-            in_base: base(local)?,
-            out_base: base(peer)?,
+            in_base: queue_base(local, q)?,
+            out_base: queue_base(peer, q)?,
             kick,
         })
     }

@@ -145,6 +145,12 @@ pub const FEATURE_GSO: u32 = 1 << 1;
 /// Every feature bit this version knows.
 pub const FEATURES_KNOWN: u32 = FEATURE_CSUM | FEATURE_GSO;
 
+/// Whether GSO frames are in use with `features`: [`FEATURE_GSO`] counts
+/// only together with [`FEATURE_CSUM`].
+pub const fn gso_in_use(features: u32) -> bool {
+    features & (FEATURE_CSUM | FEATURE_GSO) == FEATURE_CSUM | FEATURE_GSO
+}
+
 /// Descriptor flag: the sender vouches for the frame's checksums (the
 /// receiver may mark the skb `CHECKSUM_UNNECESSARY`). Allowed only when
 /// [`FEATURE_CSUM`] is in use.
@@ -1183,12 +1189,12 @@ impl RxRing {
     /// Like [`Self::new`], with every index at `index` instead of zero; see
     /// [`TxRing::starting_at`].
     pub const fn starting_at(layout: QueueLayout, features: u32, index: u32) -> Self {
-        let allowed_flags = if features & FEATURE_CSUM == 0 {
-            0
-        } else if features & FEATURE_GSO == 0 {
+        let allowed_flags = if gso_in_use(features) {
+            DESC_F_CSUM_VALID | DESC_F_GSO_ALL
+        } else if features & FEATURE_CSUM != 0 {
             DESC_F_CSUM_VALID
         } else {
-            DESC_F_CSUM_VALID | DESC_F_GSO_ALL
+            0
         };
         Self {
             layout,
