@@ -558,8 +558,7 @@ impl pci::Driver for Driver {
         let block = layout.port_block(port);
         shm.zero(block, layout::PORT_BLOCK)?;
         let session = loop {
-            // SAFETY: `get_random_u32` has no preconditions.
-            let s = unsafe { klib::bindings::get_random_u32() };
+            let s = klib::random::u32();
             if s != 0 {
                 break s;
             }
