@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Builds the test kernel (Debian's linux-source-6.12, tinyconfig plus
-# selftests/config, LLVM=1, CONFIG_RUST=y) into a cache outside the clone,
-# keyed by the source version, the config fragment and the toolchain. Prints
-# the build directory (a KDIR for out-of-tree modules) on stdout. A warm run
-# only computes the key. With --print it builds nothing and fails when the
-# kernel for the current key is not built.
+# build-kernel.sh [--variant NAME] [--print]
+#
+# Builds a test kernel (Debian's linux-source-6.12, tinyconfig plus the
+# config fragments, LLVM=1, CONFIG_RUST=y) into a cache outside the clone,
+# keyed by the source version, the options the fragments set and the
+# toolchain. Prints the build directory (a KDIR for out-of-tree modules) on
+# stdout. A warm run only computes the key. With --print it builds nothing
+# and fails when the kernel for the current key is not built.
+#
+# Fragments, merged in this order: scripts/ntbnet.config (what ntbnet needs
+# on any kernel, when present), selftests/config (the VM platform), and for
+# a variant selftests/config.NAME (for example `debug`). The key hashes the
+# sorted option lines, not the files, so moving an option between fragments
+# or editing comments does not rebuild anything.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,17 +26,41 @@ export PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
 log() { printf '  %-8s %s\n' KERNEL "$*" >&2; }
 die() { printf 'build-kernel: %s\n' "$*" >&2; exit 1; }
 
+variant= print=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--variant) variant=${2:?--variant needs a name}; shift 2 ;;
+	--print) print=1; shift ;;
+	*) die "unknown argument $1" ;;
+	esac
+done
+fragments=()
+[ ! -f "$top/scripts/ntbnet.config" ] || fragments+=("$top/scripts/ntbnet.config")
+fragments+=("$top/selftests/config")
+if [ -n "$variant" ]; then
+	[ -f "$top/selftests/config.$variant" ] || die "no fragment selftests/config.$variant (step: kernel config)"
+	fragments+=("$top/selftests/config.$variant")
+fi
+# The options the fragments set, one per line, sorted, a later fragment's
+# setting winning over an earlier one's (as in merge_config.sh): the cache
+# key, and what the built .config must show.
+options() {
+	awk '/^CONFIG_/ { n = $0; sub(/=.*/, "", n); o[n] = $0 }
+	     /^# CONFIG_.* is not set/ { o[$2] = $0 }
+	     END { for (n in o) print o[n] }' "${fragments[@]}" | sort
+}
+
 [ -f "$tarball" ] || die "$tarball missing: run scripts/bootstrap.sh (step: kernel source)"
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || stat -c %Y "$tarball")
 key=$( {
-	echo "recipe 1"
+	echo "recipe 2"
 	echo "$srcver"
-	cat "$top/selftests/config"
+	options
 	rustc --version
 	clang --version | head -n1
 	bindgen --version
 } | sha256sum | cut -c1-12)
-kdir=$cache/kernel-$srcver-$key
+kdir=$cache/kernel-${variant:+$variant-}$srcver-$key
 src=$cache/src-$srcver
 
 if [ -f "$kdir/.ntbnet-built" ]; then
@@ -36,7 +68,7 @@ if [ -f "$kdir/.ntbnet-built" ]; then
 	exit 0
 fi
 # --print: only say where the kernel is; fail if it is not built.
-[ "${1:-}" != --print ] || exit 1
+[ -z "$print" ] || exit 1
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
 flock -w 3600 9 || die "timed out waiting for another kernel build (step: kernel lock)"
@@ -54,11 +86,11 @@ if [ ! -f "$src/.ntbnet-extracted" ]; then
 fi
 
 mk() { make -s -C "$src" O="$kdir" LLVM=1 "$@"; }
-log "configuring $kdir (tinyconfig + selftests/config)"
+log "configuring $kdir (tinyconfig + ${fragments[*]#$top/})"
 rm -rf "$kdir" && mkdir -p "$kdir"
 mk rustavailable >&2 || die "the Rust toolchain is not usable for this kernel (step: make rustavailable)"
 mk tinyconfig >&2 || die "make tinyconfig failed (step: kernel config)"
-(cd "$kdir" && "$src/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "$top/selftests/config") >/dev/null ||
+(cd "$kdir" && "$src/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "${fragments[@]}") >/dev/null ||
 	die "merge_config.sh failed (step: kernel config)"
 mk olddefconfig >&2 || die "make olddefconfig failed (step: kernel config)"
 
@@ -66,11 +98,12 @@ mk olddefconfig >&2 || die "make olddefconfig failed (step: kernel config)"
 bad=0
 while IFS= read -r line; do
 	case "$line" in
+	"# CONFIG_"*" is not set") opt=${line#\# }; opt=${opt%% *}; grep -q "^$opt=" "$kdir/.config" && { echo "  $line: got $(grep "^$opt=" "$kdir/.config")" >&2; bad=1; } ;;
 	CONFIG_*=n) opt=${line%%=*}; grep -q "^$opt=" "$kdir/.config" && { echo "  $line: got $(grep "^$opt=" "$kdir/.config")" >&2; bad=1; } ;;
 	CONFIG_*) grep -qx "$line" "$kdir/.config" || { echo "  $line: got $(grep "^${line%%=*}[= ]" "$kdir/.config" || echo unset)" >&2; bad=1; } ;;
 	esac
-done < "$top/selftests/config"
-[ $bad = 0 ] || die "selftests/config options not honoured, see above (step: kernel config)"
+done < <(options)
+[ $bad = 0 ] || die "config fragment options not honoured, see above (step: kernel config)"
 
 log "building bzImage and modules with $jobs jobs (about 10 minutes on 2 cores)"
 if ! mk -j"$jobs" bzImage modules > "$kdir/build.log" 2>&1; then
@@ -78,5 +111,5 @@ if ! mk -j"$jobs" bzImage modules > "$kdir/build.log" 2>&1; then
 	die "kernel build failed, log in $kdir/build.log (step: kernel build)"
 fi
 touch "$kdir/.ntbnet-built"
-ln -sfn "$(basename "$kdir")" "$cache/kernel-latest"
+ln -sfn "$(basename "$kdir")" "$cache/kernel-${variant:+$variant-}latest"
 echo "$kdir"
