@@ -11,6 +11,9 @@
 #   make check        rustfmt and clippy
 #   make KDIR=<dir>   build only the modules against a kernel build tree
 #                     (real hardware); see README.md
+#   make hw-kernel-config CONFIG=/boot/config-$(uname -r) [OUT=dir] [KSRC=dir]
+#                     a kernel config for real hardware: the distribution's
+#                     plus what ntbnet needs (Documentation/ntbnet.md)
 #
 # Kbuild (the file `Kbuild`) describes the modules themselves.
 
@@ -29,7 +32,7 @@ KERNEL_KO := drivers/ntb/ntb.ko drivers/ntb/ntb_transport.ko \
 RUST_SOURCES := $(shell find $(TOP)/src $(TOP)/net $(TOP)/hw -name '*.rs' -o -name '*.c' -o -name '*.h' | grep -v '_generated\|bindings_wrappers')
 SERVER_SOURCES := $(shell find $(TOP)/hw/ivshmem/server -name '*.rs' -o -name Cargo.toml)
 
-.PHONY: all modules vm run test bench check clean distclean help
+.PHONY: all modules vm run test bench check clean distclean help hw-kernel-config
 
 ifeq ($(origin KDIR),undefined)
 # --- The VM platform: bootstrap, cached test kernel, then everything. -------
@@ -91,6 +94,10 @@ check:
 	@cd $(TOP) && cargo fmt --all --check
 	@cd $(TOP) && cargo clippy --quiet --locked --workspace --all-targets -- -D warnings
 
+hw-kernel-config:
+	@[ -n "$(CONFIG)" ] || { echo "usage: make hw-kernel-config CONFIG=/boot/config-\$$(uname -r) [OUT=dir] [KSRC=dir]" >&2; exit 1; }
+	@$(TOP)/scripts/hw-kernel-config.sh "$(CONFIG)" $(OUT)
+
 clean:
 	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$($(TOP)/scripts/build-kernel.sh --print 2>/dev/null); \
 		if [ -n "$$kdir" ]; then $(MAKE) --no-print-directory -C "$$kdir" M=$(TOP) LLVM=1 clean; fi
@@ -100,4 +107,4 @@ distclean: clean
 	@rm -rf $(TOP)/target
 
 help:
-	@sed -n '3,16p' $(TOP)/Makefile
+	@sed -n '3,19p' $(TOP)/Makefile

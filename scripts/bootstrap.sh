@@ -36,6 +36,7 @@ declare -A pkgs=(
 	[/usr/bin/setsid]=util-linux
 	[/usr/sbin/depmod]=kmod
 	[/usr/src/linux-source-6.12.tar.xz]=linux-source-6.12
+	[/usr/sbin/dkms]=dkms
 )
 missing=()
 for f in "${!pkgs[@]}"; do
@@ -63,5 +64,19 @@ if ! "$cargo_bin/bindgen" --version 2>/dev/null | grep -qx "bindgen $BINDGEN_VER
 	step "cargo install bindgen-cli $BINDGEN_VERSION"
 	timeout 1200 cargo install --locked --quiet bindgen-cli --version "$BINDGEN_VERSION" ||
 		die "cargo install bindgen-cli failed (step: bindgen)"
+fi
+# Debian's own 6.12 amd64 config, the one `make hw-kernel-config` is tested
+# on (selftests/host/hw_kernel_config.sh): it ships in the linux-headers
+# package matching linux-source-6.12. Downloaded once, kept in the cache.
+cache=${NTBNET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ntbnet}
+srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+if ! ls "$cache"/debs/linux-headers-"${srcver%%-*}"+*-amd64_*.deb >/dev/null 2>&1; then
+	pkg=$(apt-cache search --names-only "^linux-headers-${srcver%%-*}\\+deb[0-9]+-amd64\$" | awk '{ print $1; exit }')
+	[ -n "$pkg" ] || die "no linux-headers-${srcver%%-*}+debN-amd64 package in the archive (step: Debian config)"
+	step "apt-get download $pkg"
+	mkdir -p "$cache/debs"
+	(cd "$cache/debs" && timeout 600 apt-get download -q "$pkg" 2>&1 | grep -v 'unsandboxed' >&2) ||
+		ls "$cache"/debs/"$pkg"_*.deb >/dev/null 2>&1 ||
+		die "apt-get download $pkg failed (step: Debian config)"
 fi
 exit 0

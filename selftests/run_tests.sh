@@ -4,7 +4,10 @@
 # run_tests.sh [PATTERN]: the project's test suite, run by `make test`.
 #
 # 1. Host unit tests (cargo test over the workspace), one KTAP line each.
-# 2. VM selftests: every selftests/vm/*.sh (or those whose name matches
+# 2. Host script tests: every selftests/host/*.sh (or those matching
+#    PATTERN), run on this machine (hardware kernel config, DKMS); their
+#    KTAP is shown as diagnostics.
+# 3. VM selftests: every selftests/vm/*.sh (or those whose name matches
 #    PATTERN) runs on the hosts its `# vm-args:` line asks for, through
 #    selftests/vm.sh; the hosts' own KTAP is shown as diagnostics.
 #
@@ -51,6 +54,21 @@ if [ -z "$pattern" ] || [[ cargo == *$pattern* ]]; then
 		record "not ok" "cargo: no host unit test ran" "see $logs/cargo.log"
 	fi
 fi
+
+# --- Host script tests ------------------------------------------------------
+for t in "$top"/selftests/host/*.sh; do
+	name=$(basename "$t" .sh)
+	[ "$name" != lib ] || continue
+	[ -z "$pattern" ] || [[ $name == *$pattern* ]] || continue
+	timeout 900 "$t" > "$logs/$name.log" 2>&1
+	rc=$?
+	sed 's/^/# /' "$logs/$name.log"
+	if [ $rc = 0 ]; then
+		record ok "host: $name"
+	else
+		record "not ok" "host: $name" "exit $rc, log in $logs/$name.log"
+	fi
+done
 
 # --- VM selftests -----------------------------------------------------------
 for t in "$top"/selftests/vm/*.sh; do
