@@ -2,8 +2,9 @@
 #
 # ntbnet top-level Makefile.
 #
-#   make              bootstrap, build the test kernel (cached), the modules,
-#                     the ivshmem server and the initramfs into build/
+#   make              bootstrap, build the test kernel and the project's QEMU
+#                     (both cached), the modules, the ivshmem server and the
+#                     initramfs into build/
 #   make run          boot two hosts and bring up the link (the demo)
 #   make test         host unit tests and VM selftests, KTAP
 #   make bench        ntbnet against ntb_netdev in VMs (not a test; see
@@ -38,8 +39,8 @@ ifeq ($(origin KDIR),undefined)
 # --- The VM platform: bootstrap, cached test kernel, then everything. -------
 all:
 	@$(TOP)/scripts/bootstrap.sh
-	@kdir=$$($(TOP)/scripts/build-kernel.sh) && \
-		$(MAKE) --no-print-directory -f $(TOP)/Makefile KDIR="$$kdir" NTBNET_VM=1 vm
+	@kdir=$$($(TOP)/scripts/build-kernel.sh) && qemu=$$($(TOP)/scripts/build-qemu.sh) && \
+		$(MAKE) --no-print-directory -f $(TOP)/Makefile KDIR="$$kdir" QEMU_BIN="$$qemu" NTBNET_VM=1 vm
 else
 # --- A given kernel tree (real hardware): the modules only, unless this is
 # --- the recursive call of the VM build above.
@@ -50,7 +51,11 @@ modules:
 	@$(MAKE) --no-print-directory -C $(KDIR) M=$(TOP) LLVM=1 $(if $(CLIPPY),CLIPPY=1) modules
 
 vm: modules $(BUILD)/bzImage $(addprefix $(BUILD)/,$(PROJECT_KO) $(notdir $(KERNEL_KO))) \
-	$(BUILD)/ivshmem-server $(BUILD)/initramfs.cpio.gz
+	$(BUILD)/ivshmem-server $(BUILD)/initramfs.cpio.gz $(if $(QEMU_BIN),$(BUILD)/qemu-system-x86_64)
+
+# The project's QEMU (scripts/build-qemu.sh), with the Switchtec NTB model.
+$(BUILD)/qemu-system-x86_64: $(QEMU_BIN)
+	@mkdir -p $(BUILD) && cp $< $@
 
 $(BUILD)/bzImage: $(KDIR)/arch/x86/boot/bzImage
 	@mkdir -p $(BUILD) && cp $< $@
@@ -107,4 +112,4 @@ distclean: clean
 	@rm -rf $(TOP)/target
 
 help:
-	@sed -n '3,19p' $(TOP)/Makefile
+	@sed -n '3,20p' $(TOP)/Makefile

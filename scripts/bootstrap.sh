@@ -37,6 +37,15 @@ declare -A pkgs=(
 	[/usr/sbin/depmod]=kmod
 	[/usr/src/linux-source-6.12.tar.xz]=linux-source-6.12
 	[/usr/sbin/dkms]=dkms
+	# The project's QEMU (scripts/build-qemu.sh: the Switchtec model).
+	[/usr/bin/dpkg-source]=dpkg-dev
+	[/usr/bin/meson]=meson
+	[/usr/bin/ninja]=ninja-build
+	[/usr/bin/pkg-config]=pkg-config
+	[/usr/include/glib-2.0/glib.h]=libglib2.0-dev
+	[/usr/include/pixman-1/pixman.h]=libpixman-1-dev
+	[/usr/include/libfdt.h]=libfdt-dev
+	[/usr/share/seabios/bios-256k.bin]=seabios
 )
 missing=()
 for f in "${!pkgs[@]}"; do
@@ -50,6 +59,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 		die "apt-get update failed (step: Debian packages)"
 	timeout 1200 ${SUDO:-} apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
 		die "apt-get install ${missing[*]} failed (step: Debian packages)"
+fi
+
+# Debian's sources (`apt-get source qemu`): the same mirror, Types: deb-src.
+if [ -z "$(apt-cache showsrc qemu 2>/dev/null | sed -n 's/^Version: //p')" ]; then
+	src=/etc/apt/sources.list.d/debian.sources
+	[ -f "$src" ] || die "no $src to derive a deb-src entry from (step: deb-src)"
+	step "deb-src entry for apt-get source"
+	[ "$(id -u)" = 0 ] || SUDO=sudo
+	sed 's/^Types: deb$/Types: deb-src/' "$src" | ${SUDO:-} tee /etc/apt/sources.list.d/ntbnet-deb-src.sources > /dev/null
+	timeout 600 ${SUDO:-} apt-get update -qq ||
+		die "apt-get update failed (step: deb-src)"
 fi
 
 command -v rustc >/dev/null || die "no rustc: install the rustup stable toolchain first (step: Rust toolchain)"

@@ -7,12 +7,17 @@
 #
 # Starts the project's ivshmem server, then N hosts (QEMU TCG, q35, each with
 # an ivshmem-doorbell device on that server and the kernel and initramfs of
-# build/), runs SCRIPT as /test.sh on every host with FILEs in /extra, and
+# build/), or with --ntb switchtec two hosts that are the two partitions of
+# one Switchtec switch (the project's QEMU, build/qemu-system-x86_64, with
+# its switchtec-ntb model), runs SCRIPT as /test.sh on every host with FILEs in /extra, and
 # prints each host's output prefixed with `hostN| `. Inside SCRIPT, HOST is
 # the host's number (0..N-1, also its ivshmem peer ID) and HOSTS is N; the
 # project's and the kernel's NTB modules are loadable with modprobe.
 #
 # Options:
+#   --ntb PLATFORM  ivshmem (default: the virtual NTB) or switchtec (the
+#                   Switchtec model: two hosts, ntb_hw_switchtec; see
+#                   Documentation/switchtec-model.md)
 #   -n N            number of hosts (default 2)
 #   -t SECONDS      time limit for the whole run (default 300)
 #   -o DIR          keep the run's files (consoles, outputs) in DIR
@@ -46,14 +51,15 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTBNET_BUILD:-$top/build}
 hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
-edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup=
+edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup= ntb=ivshmem
 restarts=() pokes=()
 
-usage() { sed -n '4,42p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,48p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--ntb) ntb=$2; shift 2 ;;
 	-n) hosts=$2; shift 2 ;;
 	-t) limit=$2; shift 2 ;;
 	-o) outdir=$2; shift 2 ;;
@@ -83,7 +89,19 @@ shift
 for f in bzImage initramfs.cpio.gz ivshmem-server; do
 	[ -f "$build/$f" ] || die "$build/$f missing: run make first (step: VM harness)"
 done
-command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 missing: run make (step: VM harness)"
+case "$ntb" in
+ivshmem)
+	qemu=qemu-system-x86_64
+	command -v $qemu >/dev/null || die "qemu-system-x86_64 missing: run make (step: VM harness)"
+	;;
+switchtec)
+	# The project's QEMU; Debian's firmware (the +dfsg source has none).
+	qemu=${NTBNET_QEMU:-$build/qemu-system-x86_64}
+	[ -x "$qemu" ] || die "$qemu missing: run make (step: project QEMU)"
+	[ "$hosts" = 2 ] || die "--ntb switchtec joins exactly two hosts (-n 2)"
+	;;
+*) die "--ntb: ivshmem or switchtec, not $ntb" ;;
+esac
 
 if [ -n "$outdir" ]; then
 	mkdir -p "$outdir"
@@ -151,22 +169,54 @@ if [ $iommu = 1 ]; then
 fi
 [ $edu = 1 ] && extra_dev+=(-device edu,dma_mask=0xffffffffffffffff)
 
+# The NTB of host I: the ivshmem-doorbell device on the server, or partition
+# I of the Switchtec switch. The switch's wire is a socket between the two
+# QEMUs: host0 listens, host1 connects and reconnects (every second) when
+# host0 is gone; each QEMU's RAM is a shared memfd that the peer maps.
+ntb_args() {
+	local i=$1
+	if [ "$ntb" = ivshmem ]; then
+		echo "-M $machine -chardev socket,path=$sock,id=ivsh"
+		echo "-device ivshmem-doorbell,chardev=ivsh,vectors=$vectors"
+		return
+	fi
+	echo "-L /usr/share/seabios -L /usr/share/qemu"
+	echo "-object memory-backend-memfd,id=ram,size=${mem}M,share=on"
+	echo "-M $machine,memory-backend=ram"
+	if [ "$i" = 0 ]; then
+		echo "-chardev socket,path=$run/switchtec.sock,id=swt,server=on,wait=off"
+	else
+		echo "-chardev socket,path=$run/switchtec.sock,id=swt,reconnect=1"
+	fi
+	echo "-device switchtec-ntb,chardev=swt,partition=$i,memdev=ram"
+}
+
 # start_host I BOOT: boots host I; it holds peer ID I once this returns.
 start_host() {
 	local i=$1 boot=$2 joins
 	joins=$(grep -c "peer $i joined" "$run/server.log" || true)
 	: > "$run/host$i.out"
-	qemu-system-x86_64 -nodefaults -no-user-config -display none -monitor none -no-reboot \
-		-M "$machine" -accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
-		"${extra_dev[@]}" \
-		-chardev socket,path="$sock",id=ivsh \
-		-device ivshmem-doorbell,chardev=ivsh,vectors="$vectors" \
+	# shellcheck disable=SC2046 # ntb_args prints words.
+	"$qemu" -nodefaults -no-user-config -display none -monitor none -no-reboot \
+		-accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
+		"${extra_dev[@]}" $(ntb_args "$i") \
 		-kernel "$build/bzImage" -initrd "$run/initrd.cpio.gz" \
 		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 oops=panic printk.time=1 ntbvm.host=$i ntbvm.hosts=$hosts ntbvm.boot=$boot $append" \
 		-serial file:"$run/host$i.console.$boot" -serial file:"$run/host$i.out" \
 		> "$run/host$i.qemu.log" 2>&1 &
 	pids+=($!)
 	qpids[$i]=$!
+	if [ "$ntb" = switchtec ]; then
+		# host0 listens before host1 connects (host1 would retry anyway).
+		[ "$i" != 0 ] || until [ -S "$run/switchtec.sock" ]; do
+			if [ $SECONDS -ge $deadline ] || ! kill -0 "${qpids[$i]}" 2>/dev/null; then
+				cat "$run/host$i.qemu.log" >&2
+				die "host$i did not start (step: VM start)"
+			fi
+			sleep 0.05
+		done
+		return
+	fi
 	# Start the next host only once this one holds its peer ID, so that
 	# host N is ivshmem peer N.
 	until [ "$(grep -c "peer $i joined" "$run/server.log")" -gt "$joins" ]; do
@@ -194,7 +244,8 @@ for r in $(printf '%s\n' "${restarts[@]}" | sort -t@ -k2 -n); do
 	kill -KILL "${qpids[$n]}" 2>/dev/null || true
 	wait "${qpids[$n]}" 2>/dev/null || true
 	cat "$run/host$n.out" >> "$run/host$n.out.killed"
-	until grep -q "peer $n left" "$run/server.log" || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
+	[ "$ntb" = switchtec ] ||
+		until grep -q "peer $n left" "$run/server.log" || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
 	start_host "$n" 1
 	started[$n]=$SECONDS
 done
