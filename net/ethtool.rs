@@ -3,7 +3,9 @@
 //! ethtool: driver info, per-queue counters, channels, ring sizes, link
 //! settings.
 
-use crate::klib::ethtool::{self, Channels, DrvInfo, LinkSettings, RingParam, StringSet, Strings};
+use crate::klib::net::ethtool::{
+    self, Channels, DrvInfo, LinkSettings, RingParam, StringSet, Strings,
+};
 use crate::klib::net::{Device, Rtnl};
 use crate::nic::Nic;
 use crate::ring;

@@ -24,12 +24,12 @@
 //! that restarts (interface down and up, new channel or ring sizes, peer
 //! silent) picks a new session; one whose peer restarted keeps its own.
 
-use crate::klib::barrier::{rmb, wmb};
-use crate::klib::irq_domain::PeerTrigger;
+use crate::klib::irq::domain::PeerTrigger;
+use crate::klib::kern::barrier::{rmb, wmb};
+use crate::klib::kern::random;
+use crate::klib::kern::work::WorkCallback;
 use crate::klib::net::Rtnl;
 use crate::klib::ntb;
-use crate::klib::random;
-use crate::klib::work::WorkCallback;
 use crate::negotiate::{self, Agreed, Incompatible, Offer};
 use crate::nic::{Nic, Windows, MAX_FRAME, PIDX, TICK_MS};
 use crate::notify::{self, Irqs, TriggerWords};

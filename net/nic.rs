@@ -12,15 +12,15 @@
 //! bound; the translation is removed before the buffer is freed. The data
 //! path state (rings) lives for one link session (see `link.rs`).
 
-use crate::klib::barrier::mb;
-use crate::klib::coherent::Coherent;
-use crate::klib::iomem::IoMemWc;
+use crate::klib::io::coherent::Coherent;
+use crate::klib::io::mmio::IoMemWc;
+use crate::klib::kern::barrier::mb;
+use crate::klib::kern::once::OnceBox;
+use crate::klib::kern::timer::{Timer, TimerCallback};
+use crate::klib::kern::work::DelayedWork;
+use crate::klib::net::skb::SkBuff;
 use crate::klib::net::{self, Rtnl, TxResult};
 use crate::klib::ntb;
-use crate::klib::once::OnceBox;
-use crate::klib::skb::SkBuff;
-use crate::klib::timer::{Timer, TimerCallback};
-use crate::klib::work::DelayedWork;
 use crate::link::{Heartbeat, Link};
 use crate::notify::Irqs;
 use crate::queue::Queue;

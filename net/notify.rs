@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Per-queue interrupts, from the NTB irq domain (src/irq_domain.rs,
+//! Per-queue interrupts, from the NTB irq domain (src/irq/domain/,
 //! Documentation/irq-domain.md).
 //!
 //! Each queue has its own Linux IRQ, `ntb0-q<N>` in /proc/interrupts,
@@ -13,9 +13,9 @@
 //! the NTB core's `db_event` (the virtual NTB). The `irq_mode` module
 //! parameter (`auto`, `msi`, `doorbell`) forces one.
 
+use crate::klib::irq::domain::{self, Config, IrqDomain, Mode, PeerTrigger, Trigger};
+use crate::klib::irq::index::TRIGGER_WORDS;
 use crate::klib::irq::{self, IrqReturn};
-use crate::klib::irq_domain::{self, Config, IrqDomain, Mode, PeerTrigger, Trigger};
-use crate::klib::irq_index::TRIGGER_WORDS;
 use crate::klib::ntb;
 use crate::nic::WIDX;
 use crate::queue::Queue;
@@ -43,7 +43,7 @@ pub(crate) struct Owner {
     changed: AtomicU64,
 }
 
-impl irq_domain::Owner for Owner {
+impl domain::Owner for Owner {
     type Handler = QueueIrq;
 
     fn trigger_changed(&self, queue: u32, _trigger: Trigger) {

@@ -10,12 +10,12 @@
 //! copy that `ring.rs` validates before anything uses it.
 
 use crate::impl_has_napi;
-use crate::klib::barrier::{mb, rmb, wmb};
-use crate::klib::irq_domain::PeerTrigger;
-use crate::klib::napi::{self, Napi};
+use crate::klib::irq::domain::PeerTrigger;
+use crate::klib::kern::barrier::{mb, rmb, wmb};
+use crate::klib::kern::params;
+use crate::klib::net::napi::{self, Napi};
+use crate::klib::net::skb::{SkBuff, TcpGso};
 use crate::klib::net::{self, TxQueue, TxResult};
-use crate::klib::params;
-use crate::klib::skb::{SkBuff, TcpGso};
 use crate::nic::Windows;
 use crate::ring::{
     gso_in_use, Desc, Gso, GsoProto, QueueLayout, RingError, RxFrame, RxRing, TxError, TxRing,

@@ -19,7 +19,7 @@
 //! `prod` and descriptors whose `seq` matches but whose other fields are
 //! random: the descriptor checks, and frames of garbage, get exercised too.
 
-use crate::klib::{params, random};
+use crate::klib::kern::{params, random};
 use crate::nic::{Nic, Windows};
 use crate::ring::{Desc, WindowLayout, Q_PROD};
 

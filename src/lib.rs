@@ -9,29 +9,22 @@
 //! of it; the crate roots allow `dead_code` on it for that reason.
 //!
 //! `unsafe` code lives here and only here; each block says why its contract
-//! holds.
+//! holds. The folders are layers (Documentation/architecture.md):
+//!
+//! - `bindings/`: the generated bindings and the C helpers for static
+//!   inlines, the only place that names C directly;
+//! - `kern/`: kernel services: barriers, timers, work, delays, random
+//!   numbers, debugfs, module parameters;
+//! - `io/`: memory access: MMIO, coherent DMA memory, shared memory;
+//! - `pci/`: PCI devices and drivers, device DMA operations;
+//! - `irq/`: interrupt requests, the NTB irq domain and its index space;
+//! - `ntb/`: the NTB client API and the NTB hardware-driver API;
+//! - `net/`: net devices, NAPI, socket buffers, ethtool.
 
-pub mod barrier;
 pub mod bindings;
-pub mod coherent;
-pub mod debugfs;
-pub mod delay;
-pub mod dma;
-pub mod ethtool;
-pub mod iomem;
+pub mod io;
 pub mod irq;
-pub mod irq_domain;
-pub mod irq_index;
-pub mod napi;
+pub mod kern;
 pub mod net;
 pub mod ntb;
-pub mod ntb_hw;
-pub mod once;
-pub mod params;
 pub mod pci;
-pub mod random;
-pub mod shm;
-pub mod skb;
-pub mod timer;
-pub mod types;
-pub mod work;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! ntb_irqtest: end-to-end tests of the NTB irq domain
-//! (src/irq_domain.rs, Documentation/irq-domain.md), driven from debugfs
+//! (src/irq/domain/, Documentation/irq-domain.md), driven from debugfs
 //! by selftests/vm/irq_*.sh.
 //!
 //! MSI backend, on QEMU's `edu` device (1234:11e8). The module binds edu
@@ -44,10 +44,10 @@ use kernel::sync::{Arc, Mutex};
 #[allow(dead_code)] // Each module uses only part of the shared abstractions.
 pub mod klib;
 
-use klib::coherent::Coherent;
-use klib::debugfs::{self, Dir};
+use klib::io::coherent::Coherent;
 use klib::irq;
-use klib::irq_domain::{self, Backend, IrqDomain, MsiWindow, PeerTrigger, Trigger};
+use klib::irq::domain::{self, Backend, IrqDomain, MsiWindow, PeerTrigger, Trigger};
+use klib::kern::debugfs::{self, Dir};
 use klib::{ntb, pci};
 
 module! {
@@ -143,7 +143,7 @@ impl irq::Handler for Counter {
 /// The domain's owner: records republished triggers.
 struct Owner(Arc<Queues>);
 
-impl irq_domain::Owner for Owner {
+impl domain::Owner for Owner {
     type Handler = Counter;
 
     fn trigger_changed(&self, queue: u32, trigger: Trigger) {
@@ -178,7 +178,7 @@ impl Dma {
             if self.regs.read32(edu::DMA_CMD) & edu::CMD_START == 0 {
                 return Ok(());
             }
-            klib::delay::msleep(10);
+            klib::kern::delay::msleep(10);
         }
         pr_err!("edu: DMA did not complete\n");
         Err(EIO)
@@ -373,7 +373,7 @@ impl pci::Driver for EduDriver {
         let buf = Coherent::alloc(dev, 4096)?;
 
         let queues = Arc::new(Queues::new(), GFP_KERNEL)?;
-        let window = irq_domain::msi_range()?;
+        let window = domain::msi_range()?;
         let domain = IrqDomain::new_msi(
             dev,
             c_str!("edu0"),
@@ -485,13 +485,13 @@ impl ntb::Client for NtbClient {
             if dev.link_is_up() {
                 break;
             }
-            klib::delay::msleep(10);
+            klib::kern::delay::msleep(10);
         }
         let queues = Arc::new(Queues::new(), GFP_KERNEL)?;
-        let cfg = irq_domain::Config {
+        let cfg = domain::Config {
             name: c_str!("ntb0"),
             queues: QUEUES,
-            mode: irq_domain::Mode::from_param()?,
+            mode: domain::Mode::from_param()?,
             db_mask: 0,
             // As ntbnet: window 0 carries the data, a spare one can be MSI's.
             data_windows: 1,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * This module's copy of the shared C helpers (see src/helpers.c), with the
+ * This module's copy of the shared C helpers (see src/bindings/helpers.c), with the
  * NTB irq domain's irq_mode module parameter.
  */
 #define NTBNET_IRQ_MODE_PARAM
-#include "../../src/helpers.c"
+#include "../../src/bindings/helpers.c"

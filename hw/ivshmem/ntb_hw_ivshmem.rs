@@ -36,8 +36,11 @@ pub mod klib;
 mod layout;
 mod regs;
 
-use klib::ntb_hw::{self, DbAddr, HwDevice, MwAlign};
-use klib::{dma, irq, pci, shm::SharedMem, timer::Timer};
+use klib::io::shm::SharedMem;
+use klib::kern::timer::Timer;
+use klib::ntb::hw::{self, DbAddr, HwDevice, MwAlign};
+use klib::pci::dma_pool::SlotPool;
+use klib::{irq, pci};
 use layout::Layout;
 
 module! {
@@ -72,7 +75,7 @@ struct Shared {
     #[pin]
     ntb: HwDevice<Shared>,
     #[pin]
-    dma: dma::SlotPool,
+    dma: SlotPool,
     regs: pci::IoMem,
     shm: Arc<SharedMem>,
     layout: Layout,
@@ -157,7 +160,7 @@ impl Shared {
     }
 }
 
-impl klib::timer::TimerCallback for Shared {
+impl klib::kern::timer::TimerCallback for Shared {
     /// The heartbeat: advance ours, watch the peer's, report link changes.
     fn run(&self) -> Option<u32> {
         if let Some(hb) = self.port_word(self.port, layout::PORT_HEARTBEAT) {
@@ -204,7 +207,7 @@ impl klib::timer::TimerCallback for Shared {
     }
 }
 
-impl ntb_hw::Hardware for Shared {
+impl hw::Hardware for Shared {
     fn port_number(&self) -> i32 {
         self.port as i32
     }
@@ -558,7 +561,7 @@ impl pci::Driver for Driver {
         let block = layout.port_block(port);
         shm.zero(block, layout::PORT_BLOCK)?;
         let session = loop {
-            let s = klib::random::u32();
+            let s = klib::kern::random::u32();
             if s != 0 {
                 break s;
             }
@@ -574,7 +577,7 @@ impl pci::Driver for Driver {
             try_pin_init!(Shared {
                 heartbeat <- Timer::new(),
                 ntb <- HwDevice::new(dev),
-                dma <- dma::SlotPool::new(dev, shm.clone(), windows),
+                dma <- SlotPool::new(dev, shm.clone(), windows),
                 regs,
                 shm,
                 layout,

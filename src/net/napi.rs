@@ -4,7 +4,7 @@
 
 use crate::klib::bindings;
 use crate::klib::net;
-use crate::klib::skb::SkBuff;
+use crate::klib::net::skb::SkBuff;
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
@@ -34,9 +34,9 @@ macro_rules! impl_has_napi {
     ($type:ty, $field:ident) => {
         // SAFETY: The offset is that of `$field`, which the function below
         // checks to be a `Napi<$type>`.
-        unsafe impl $crate::klib::napi::HasNapi for $type {
+        unsafe impl $crate::klib::net::napi::HasNapi for $type {
             const OFFSET: usize = {
-                let _check: fn(&$type) -> &$crate::klib::napi::Napi<$type> = |t| &t.$field;
+                let _check: fn(&$type) -> &$crate::klib::net::napi::Napi<$type> = |t| &t.$field;
                 ::core::mem::offset_of!($type, $field)
             };
         }

@@ -36,9 +36,10 @@ macro_rules! impl_has_delayed_work {
     ($type:ty, $field:ident) => {
         // SAFETY: The offset is that of `$field`, which the function below
         // checks to be a `DelayedWork<$type>`.
-        unsafe impl $crate::klib::work::HasDelayedWork for $type {
+        unsafe impl $crate::klib::kern::work::HasDelayedWork for $type {
             const OFFSET: usize = {
-                let _check: fn(&$type) -> &$crate::klib::work::DelayedWork<$type> = |t| &t.$field;
+                let _check: fn(&$type) -> &$crate::klib::kern::work::DelayedWork<$type> =
+                    |t| &t.$field;
                 ::core::mem::offset_of!($type, $field)
             };
         }

@@ -10,7 +10,7 @@ use kernel::prelude::*;
 ///
 /// Only writes are offered: on an NTB, a read through an outbound window
 /// is a round trip across the link. Stores may be merged and reordered
-/// until a write barrier ([`crate::klib::barrier::wmb`]).
+/// until a write barrier ([`crate::klib::kern::barrier::wmb`]).
 ///
 /// # Invariants
 ///

@@ -52,7 +52,7 @@ int ntbnet_skb_set_tcp_gso(struct sk_buff *skb, u16 mss, bool v6, bool ecn);
 bool ntbnet_param_scribble(void);
 bool ntbnet_param_hang(void);
 bool ntbnet_param_rx_frags(void);
-/* The NTB irq domain's MSI backend (src/irq_domain.rs). */
+/* The NTB irq domain's MSI backend (src/irq/domain/). */
 int ntbnet_msi_address_range(u64 *base, u64 *size);
 int ntbnet_msi_parent_info(msi_alloc_info_t *info, struct msi_desc *desc,
 			   unsigned long hwirq);

@@ -31,9 +31,9 @@ macro_rules! impl_has_timer {
     ($type:ty, $field:ident) => {
         // SAFETY: The offset is that of `$field`, which the function below
         // checks to be a `Timer<$type>`.
-        unsafe impl $crate::klib::timer::HasTimer for $type {
+        unsafe impl $crate::klib::kern::timer::HasTimer for $type {
             const OFFSET: usize = {
-                let _check: fn(&$type) -> &$crate::klib::timer::Timer<$type> = |t| &t.$field;
+                let _check: fn(&$type) -> &$crate::klib::kern::timer::Timer<$type> = |t| &t.$field;
                 ::core::mem::offset_of!($type, $field)
             };
         }

@@ -3,8 +3,10 @@
 //! PCI driver abstractions (`include/linux/pci.h`): registration, the
 //! device, its BARs and its interrupt vectors.
 
+pub mod dma_pool;
+
 use crate::klib::bindings;
-use crate::klib::types::try_ffi_init;
+use crate::klib::kern::types::try_ffi_init;
 use core::marker::PhantomData;
 use kernel::error::{from_result, to_result};
 use kernel::prelude::*;

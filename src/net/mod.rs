@@ -9,9 +9,12 @@
 //! object; it outlives the registration because it contains it, and it
 //! unregisters the device before anything else of it is dropped.
 
+pub mod ethtool;
+pub mod napi;
+pub mod skb;
+
 use crate::klib::bindings;
-use crate::klib::ethtool;
-use crate::klib::skb::SkBuff;
+use crate::klib::net::skb::SkBuff;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Module parameters declared in C (`module_param` is a macro that 6.12's
-//! Rust `module!` has no equivalent of): see src/helpers.c. A module that
+//! Rust `module!` has no equivalent of): see src/bindings/helpers.c. A module that
 //! has a parameter defines its `NTBNET_*_PARAM` in its C helper file; the
 //! others read the default.
 

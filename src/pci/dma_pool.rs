@@ -9,7 +9,8 @@
 //!
 //! Streaming mappings are direct: bus address = physical address.
 
-use crate::klib::{bindings, pci, shm::SharedMem};
+use crate::klib::io::shm::SharedMem;
+use crate::klib::{bindings, pci};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::device::Device;
 use kernel::prelude::*;

@@ -113,9 +113,9 @@ macro_rules! impl_has_hw_device {
     ($type:ty, $field:ident) => {
         // SAFETY: The offset is that of `$field`, which the function below
         // checks to be an `HwDevice<$type>`.
-        unsafe impl $crate::klib::ntb_hw::HasHwDevice for $type {
+        unsafe impl $crate::klib::ntb::hw::HasHwDevice for $type {
             const OFFSET: usize = {
-                let _check: fn(&$type) -> &$crate::klib::ntb_hw::HwDevice<$type> = |t| &t.$field;
+                let _check: fn(&$type) -> &$crate::klib::ntb::hw::HwDevice<$type> = |t| &t.$field;
                 ::core::mem::offset_of!($type, $field)
             };
         }

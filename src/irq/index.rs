@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The pure logic of the NTB irq domain (`irq_domain.rs`): the queue index
+//! The pure logic of the NTB irq domain (`src/irq/domain/`): the queue index
 //! space, the queue-to-doorbell-bit map, the placement of the MSI window
 //! and the trigger descriptor a peer is given.
 //!
 //! Nothing here touches the kernel: the same file is a module of the
 //! kernel crates (through `src/lib.rs`) and the crate root of the host
-//! crate `ntbnet-irq-index`, whose tests (`src/irq_index/tests/`) run under
+//! crate `ntbnet-irq-index`, whose tests (`src/irq/index/tests/`) run under
 //! `cargo test`.
 //!
 //! The index space is the one Jason Gunthorpe asked for in the seed

@@ -245,7 +245,7 @@ unsigned int ntbnet_max_skb_frags(void)
 }
 
 /*
- * The NTB irq domain's MSI backend (src/irq_domain.rs): the pieces of the
+ * The NTB irq domain's MSI backend (src/irq/domain/): the pieces of the
  * x86 interrupt hierarchy that are macros, arch types or not exported.
  */
 
@@ -332,7 +332,7 @@ int ntbnet_dev_to_node(struct device *dev)
 }
 
 /*
- * The irq_mode module parameter of the NTB irq domain (src/irq_domain.rs,
+ * The irq_mode module parameter of the NTB irq domain (src/irq/domain/,
  * Mode::from_param): a module that has it defines NTBNET_IRQ_MODE_PARAM
  * before including this file; for the others it reads "auto".
  */

@@ -6,10 +6,12 @@
 //! per-device data lives in the device's client context (`ntb_set_ctx`),
 //! from `probe` until `remove`.
 
+pub mod hw;
+
 use crate::klib::bindings;
-use crate::klib::coherent::Coherent;
-use crate::klib::iomem::IoMemWc;
-use crate::klib::types::try_ffi_init;
+use crate::klib::io::coherent::Coherent;
+use crate::klib::io::mmio::IoMemWc;
+use crate::klib::kern::types::try_ffi_init;
 use core::marker::PhantomData;
 use kernel::error::{from_result, to_result};
 use kernel::prelude::*;

@@ -1,0 +1,15 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Kernel services that 6.12's `kernel` crate lacks or that ntbnet needs in
+//! another shape: memory barriers, timers, delayed work, delays, random
+//! numbers, one-time initialisation, debugfs and module parameters.
+
+pub mod barrier;
+pub mod debugfs;
+pub mod delay;
+pub mod once;
+pub mod params;
+pub mod random;
+pub mod timer;
+pub mod types;
+pub mod work;
