@@ -348,6 +348,17 @@ impl net::Driver for Nic {
         }
     }
 
+    fn select_queue(&self, _dev: &net::Device, _skb: &SkBuff, current: Option<u16>) -> Option<u16> {
+        // A socket stays on its queue while that queue has frames on the
+        // ring (`Queue::keeps_flows`); otherwise XPS picks the sending
+        // CPU's queue, or the flow hash.
+        let q = current?;
+        self.active_queues()
+            .get(usize::from(q))
+            .filter(|queue| queue.keeps_flows())
+            .map(|_| q)
+    }
+
     fn get_stats64(&self, _dev: &net::Device, s: &mut net::Stats64) {
         for q in self.queues.iter() {
             let st = &q.stats;

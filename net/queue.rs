@@ -23,6 +23,7 @@ use crate::ring::{
     Q_TX_EVENT,
 };
 use crate::stats::QueueStats;
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
@@ -136,6 +137,11 @@ pub(crate) struct Queue {
     #[pin]
     rx: SpinLock<Option<RxState>>,
     index: u16,
+    /// Frames this host put on the transmit ring that the peer has not
+    /// consumed yet, as of the last transmit or completion: a socket whose
+    /// last queue this is stays on it while it is not zero (see
+    /// [`Queue::keeps_flows`]).
+    tx_pending: AtomicU32,
     /// This queue's counters.
     pub(crate) stats: QueueStats,
 }
@@ -151,6 +157,7 @@ impl Queue {
             tx <- new_spinlock!(None, "ntbnet_tx"),
             rx <- new_spinlock!(None, "ntbnet_rx"),
             index,
+            tx_pending: AtomicU32::new(0),
             stats: QueueStats::default(),
         })
     }
@@ -174,7 +181,23 @@ impl Queue {
         // Taken out under the locks, dropped outside them: the last
         // reference to a peer trigger unmaps it, which sleeps.
         let states = net::with_bh_disabled(|| (self.tx.lock().take(), self.rx.lock().take()));
+        self.tx_pending.store(0, Ordering::Relaxed);
         drop(states);
+    }
+
+    /// Whether a flow that last left on this queue must stay on it: frames
+    /// of it may still be on the ring, and a frame on another queue would
+    /// overtake them (the peer polls each queue on its own CPU), which TCP
+    /// takes for loss and retransmits. The stack's own guard against this,
+    /// `skb->ooo_okay`, sees nothing in flight, since the ring holds copies
+    /// and the skbs are freed at once.
+    pub(crate) fn keeps_flows(&self) -> bool {
+        self.tx_pending.load(Ordering::Relaxed) != 0
+    }
+
+    fn note_pending(&self, tx: &TxState) {
+        let n = tx.ring.in_flight().wrapping_add(tx.ring.unpublished());
+        self.tx_pending.store(n, Ordering::Relaxed);
     }
 
     /// The peer raised this queue's interrupt (interrupt context).
@@ -310,6 +333,7 @@ impl Queue {
                     i = i.wrapping_add(1);
                 }
                 txq.completed(n, bytes);
+                self.note_pending(tx);
             }
             Err(e) => self.stats.error(e),
         }
@@ -414,6 +438,7 @@ impl Queue {
         self.stats.tx_bytes.add(u64::from(len));
         let tell = txq.sent(len, net::xmit_more());
         skb.consume();
+        self.note_pending(tx);
         if tell {
             self.flush(tx);
         }

@@ -28,5 +28,6 @@
 #include <linux/slab.h>
 #include <linux/timer.h>
 #include <linux/workqueue.h>
+#include <net/sock.h>
 
 #include "helpers.h"

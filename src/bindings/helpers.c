@@ -201,6 +201,24 @@ void ntbnet_skb_add_rx_page(struct sk_buff *skb, struct page *page,
 }
 
 /*
+ * Transmit queue selection: the queue the skb's socket last used, if any
+ * (sk_tx_queue_get() wants a full socket), and the core's own choice
+ * (XPS, else the flow hash).
+ */
+int ntbnet_skb_sk_tx_queue(const struct sk_buff *skb)
+{
+	const struct sock *sk = skb->sk;
+
+	return sk && sk_fullsock(sk) ? sk_tx_queue_get(sk) : -1;
+}
+
+u16 ntbnet_netdev_pick_tx(struct net_device *dev, struct sk_buff *skb,
+			  struct net_device *sb_dev)
+{
+	return netdev_pick_tx(dev, skb, sb_dev);
+}
+
+/*
  * TCP segmentation offload (skb_shinfo() is a macro). Returns 0 for a
  * packet without GSO, 1 for TCP over IPv4 or IPv6 (with *mss, *v6, *ecn),
  * -EINVAL for any other GSO type.

@@ -47,6 +47,9 @@ void ntbnet_free_page(struct page *page);
 void ntbnet_skb_add_rx_page(struct sk_buff *skb, struct page *page,
 			    unsigned int len);
 unsigned int ntbnet_max_skb_frags(void);
+int ntbnet_skb_sk_tx_queue(const struct sk_buff *skb);
+u16 ntbnet_netdev_pick_tx(struct net_device *dev, struct sk_buff *skb,
+			  struct net_device *sb_dev);
 int ntbnet_skb_tcp_gso(const struct sk_buff *skb, u16 *mss, bool *v6, bool *ecn);
 int ntbnet_skb_set_tcp_gso(struct sk_buff *skb, u16 mss, bool v6, bool ecn);
 bool ntbnet_param_scribble(void);

@@ -439,6 +439,14 @@ pub trait Driver: HasRegistration + Send + Sync + Sized + 'static {
         features
     }
 
+    /// `ndo_select_queue`: the transmit queue for `skb`, given the queue its
+    /// socket used last (`current`, if it has one); `None` leaves the choice
+    /// to the core (XPS, else the flow hash, as without this callback).
+    /// Called without locks, in the transmit path.
+    fn select_queue(&self, _dev: &Device, _skb: &SkBuff, _current: Option<u16>) -> Option<u16> {
+        None
+    }
+
     /// `ndo_change_mtu`: the core has checked `new_mtu` against the device's
     /// range; the driver sets it with [`MtuChange::commit`].
     fn change_mtu(&self, _dev: &Device, change: MtuChange<'_>) -> Result {
@@ -679,6 +687,11 @@ impl<T: Driver + ethtool::Ops> Adapter<T> {
         } else {
             None
         },
+        ndo_select_queue: if T::HAS_SELECT_QUEUE {
+            Some(Self::select_queue)
+        } else {
+            None
+        },
         ndo_validate_addr: Some(bindings::eth_validate_addr),
         ndo_set_mac_address: Some(bindings::eth_mac_addr),
         // SAFETY: All-zero is a valid `net_device_ops` (no callbacks).
@@ -777,6 +790,29 @@ impl<T: Driver + ethtool::Ops> Adapter<T> {
         // borrow is not freed (`ManuallyDrop`).
         let skb = core::mem::ManuallyDrop::new(unsafe { SkBuff::from_raw(skb) });
         owner.features_check(d, &skb, features) & features
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core for a registered device and an skb it owns.
+    unsafe extern "C" fn select_queue(
+        dev: *mut bindings::net_device,
+        skb: *mut bindings::sk_buff,
+        sb_dev: *mut bindings::net_device,
+    ) -> u16 {
+        // SAFETY: Registered device (callback contract).
+        let (owner, d) = unsafe { (owner::<T>(dev), Device::from_raw(dev)) };
+        // SAFETY: The core owns the skb for the duration of the call; the
+        // borrow is not freed (`ManuallyDrop`).
+        let s = core::mem::ManuallyDrop::new(unsafe { SkBuff::from_raw(skb) });
+        // SAFETY: A valid skb.
+        let current = u16::try_from(unsafe { bindings::ntbnet_skb_sk_tx_queue(skb) }).ok();
+        match owner.select_queue(d, &s, current) {
+            Some(q) => q,
+            // SAFETY: The arguments the core passed us, as it would pass
+            // them to its own choice without this callback.
+            None => unsafe { bindings::ntbnet_netdev_pick_tx(dev, skb, sb_dev) },
+        }
     }
 
     /// # Safety
