@@ -166,6 +166,10 @@ extra_dev=()
 if [ $iommu = 1 ]; then
 	machine=q35,kernel-irqchip=split
 	extra_dev+=(-device intel-iommu,intremap=on)
+	# Under TCG on a loaded machine the IO-APIC timer check can miss its
+	# ticks, and with interrupt remapping a miss is a panic ("timer
+	# doesn't work through Interrupt-remapped IO-APIC").
+	append="no_timer_check $append"
 fi
 [ $edu = 1 ] && extra_dev+=(-device edu,dma_mask=0xffffffffffffffff)
 

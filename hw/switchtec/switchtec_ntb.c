@@ -363,27 +363,36 @@ static void swt_send_hello(SwitchtecNtb *s)
 
 /*
  * Where the target (this host) can take a window onto its DMA address
- * @addr directly: plain RAM of the shared backend, no IOMMU in between.
+ * @addr directly: plain RAM of the shared backend, reached from this
+ * function's bus-master address space without translation. A vIOMMU
+ * that does not translate this device's DMA (the guest left DMA
+ * remapping off, or passes the device through) keeps the fast path; the
+ * vIOMMU's interrupt-remapping range is not RAM, so a window onto the MSI
+ * range is always forwarded. A translated address space resolves to the
+ * IOMMU region, not to RAM: forwarded too.
  */
 static bool swt_resolve_ram(SwitchtecNtb *s, uint64_t addr, uint64_t size,
                             uint64_t *ram_off)
 {
-    PCIDevice *pdev = PCI_DEVICE(s);
-    MemoryRegion *mr;
-    hwaddr xlat, len = size;
+    AddressSpace *as = pci_device_iommu_address_space(PCI_DEVICE(s));
+    MemoryRegionSection sec;
+    bool ok;
 
-    if (!s->memdev ||
-        pci_device_iommu_address_space(pdev) != &address_space_memory) {
+    if (!s->memdev) {
         return false;
     }
-    RCU_READ_LOCK_GUARD();
-    mr = address_space_translate(&address_space_memory, addr, &xlat, &len,
-                                 true, MEMTXATTRS_UNSPECIFIED);
-    if (mr != host_memory_backend_get_memory(s->memdev) || len < size) {
+    sec = memory_region_find(as->root, addr, size);
+    if (!sec.mr) {
         return false;
     }
-    *ram_off = xlat;
-    return true;
+    ok = sec.mr == host_memory_backend_get_memory(s->memdev) &&
+         sec.offset_within_address_space == addr &&
+         int128_ge(sec.size, int128_make64(size));
+    if (ok) {
+        *ram_off = sec.offset_within_region;
+    }
+    memory_region_unref(sec.mr);
+    return ok;
 }
 
 static void swt_send_window(SwitchtecNtb *s, unsigned w)
