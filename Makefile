@@ -12,6 +12,9 @@
 #   make check        rustfmt and clippy
 #   make KDIR=<dir>   build only the modules against a kernel build tree
 #                     (real hardware); see README.md
+#   make dkms-source [TESTBED=1]
+#                     the DKMS source tree in /usr/src/ntbnet-VERSION
+#                     (dkms.conf); then dkms add/install ntbnet/VERSION
 #   make hw-kernel-config CONFIG=/boot/config-$(uname -r) [OUT=dir] [KSRC=dir]
 #                     a kernel config for real hardware: the distribution's
 #                     plus what ntbnet needs (Documentation/ntbnet.md)
@@ -31,9 +34,10 @@ KERNEL_KO := drivers/ntb/ntb.ko drivers/ntb/ntb_transport.ko \
 	net/sched/sch_netem.ko
 
 RUST_SOURCES := $(shell find $(TOP)/src $(TOP)/net $(TOP)/hw -name '*.rs' -o -name '*.c' -o -name '*.h' | grep -v '_generated\|bindings_wrappers')
-SERVER_SOURCES := $(shell find $(TOP)/hw/ivshmem/server -name '*.rs' -o -name Cargo.toml)
+# (Absent from a DKMS source tree, which has no host-side crates.)
+SERVER_SOURCES := $(shell find $(TOP)/hw/ivshmem/server -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 
-.PHONY: all modules vm run test bench check clean distclean help hw-kernel-config
+.PHONY: all modules vm run test bench check clean distclean help hw-kernel-config dkms-source
 
 ifeq ($(origin KDIR),undefined)
 # --- The VM platform: bootstrap, cached test kernel, then everything. -------
@@ -47,7 +51,11 @@ else
 all: $(if $(NTBNET_VM),vm,modules)
 endif
 
+# A kernel without Rust cannot load ntbnet: one line instead of a wall of
+# compiler errors (DKMS skips such kernels before it gets here, dkms.conf).
 modules:
+	$(if $(wildcard $(KDIR)/include/config/auto.conf),,$(error ntbnet: $(KDIR) is not a configured kernel build tree (no include/config/auto.conf)))
+	$(if $(shell grep -sx CONFIG_RUST=y $(KDIR)/include/config/auto.conf),,$(error ntbnet: the kernel in $(KDIR) has no CONFIG_RUST; ntbnet needs a Rust-enabled 6.12 kernel (make hw-kernel-config, Documentation/ntbnet.md)))
 	@$(MAKE) --no-print-directory -C $(KDIR) M=$(TOP) LLVM=1 $(if $(CLIPPY),CLIPPY=1) modules
 
 vm: modules $(BUILD)/bzImage $(addprefix $(BUILD)/,$(PROJECT_KO) $(notdir $(KERNEL_KO))) \
@@ -99,6 +107,9 @@ check:
 	@cd $(TOP) && cargo fmt --all --check
 	@cd $(TOP) && cargo clippy --quiet --locked --workspace --all-targets -- -D warnings
 
+dkms-source:
+	@$(TOP)/scripts/dkms-source.sh /usr/src $(TESTBED)
+
 hw-kernel-config:
 	@[ -n "$(CONFIG)" ] || { echo "usage: make hw-kernel-config CONFIG=/boot/config-\$$(uname -r) [OUT=dir] [KSRC=dir]" >&2; exit 1; }
 	@$(TOP)/scripts/hw-kernel-config.sh "$(CONFIG)" $(OUT)
@@ -112,4 +123,4 @@ distclean: clean
 	@rm -rf $(TOP)/target
 
 help:
-	@sed -n '3,20p' $(TOP)/Makefile
+	@sed -n '3,22p' $(TOP)/Makefile

@@ -46,6 +46,7 @@ declare -A pkgs=(
 	[/usr/include/pixman-1/pixman.h]=libpixman-1-dev
 	[/usr/include/libfdt.h]=libfdt-dev
 	[/usr/share/seabios/bios-256k.bin]=seabios
+	[/lib/systemd/systemd-networkd]=systemd
 )
 missing=()
 for f in "${!pkgs[@]}"; do
@@ -85,18 +86,26 @@ if ! "$cargo_bin/bindgen" --version 2>/dev/null | grep -qx "bindgen $BINDGEN_VER
 	timeout 1200 cargo install --locked --quiet bindgen-cli --version "$BINDGEN_VERSION" ||
 		die "cargo install bindgen-cli failed (step: bindgen)"
 fi
-# Debian's own 6.12 amd64 config, the one `make hw-kernel-config` is tested
-# on (selftests/host/hw_kernel_config.sh): it ships in the linux-headers
-# package matching linux-source-6.12. Downloaded once, kept in the cache.
+# Debian packages the host tests take files from without installing them
+# (selftests/host/): downloaded once into the cache, outside the clone.
+# - linux-headers-<version>-amd64: Debian's own 6.12 amd64 config, the one
+#   `make hw-kernel-config` is tested on, for the linux-source-6.12 in use;
+# - ifupdown and udev: `ifup --no-act` and `udevadm` check the example
+#   network configuration files of Documentation/examples/.
 cache=${NTBNET_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/ntbnet}
+download() {
+	ls "$cache"/debs/"$1"_*.deb >/dev/null 2>&1 && return 0
+	step "apt-get download $1"
+	mkdir -p "$cache/debs"
+	(cd "$cache/debs" && timeout 600 apt-get download -q "$1" 2>&1 | grep -v unsandboxed >&2)
+	ls "$cache"/debs/"$1"_*.deb >/dev/null 2>&1 || die "apt-get download $1 failed (step: $2)"
+}
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 if ! ls "$cache"/debs/linux-headers-"${srcver%%-*}"+*-amd64_*.deb >/dev/null 2>&1; then
 	pkg=$(apt-cache search --names-only "^linux-headers-${srcver%%-*}\\+deb[0-9]+-amd64\$" | awk '{ print $1; exit }')
 	[ -n "$pkg" ] || die "no linux-headers-${srcver%%-*}+debN-amd64 package in the archive (step: Debian config)"
-	step "apt-get download $pkg"
-	mkdir -p "$cache/debs"
-	(cd "$cache/debs" && timeout 600 apt-get download -q "$pkg" 2>&1 | grep -v 'unsandboxed' >&2) ||
-		ls "$cache"/debs/"$pkg"_*.deb >/dev/null 2>&1 ||
-		die "apt-get download $pkg failed (step: Debian config)"
+	download "$pkg" "Debian config"
 fi
+download ifupdown "example files"
+download udev "example files"
 exit 0
