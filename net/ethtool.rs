@@ -9,7 +9,7 @@ use crate::klib::net::ethtool::{
 use crate::klib::net::{Device, Rtnl};
 use crate::nic::Nic;
 use crate::ring;
-use crate::stats::{QueueStats, LINK_NAMES, PER_QUEUE};
+use crate::stats::{ErrorTotals, QueueStats, ERROR_NAMES, LINK_NAMES, PER_QUEUE};
 use kernel::c_str;
 use kernel::prelude::*;
 
@@ -34,11 +34,25 @@ impl ethtool::Ops for Nic {
         info.set_driver(c_str!("ntbnet"));
         info.set_version(c_str!("1.0"));
         info.set_bus_info(self.ntb.get().pci_name());
+        // The protocol both hosts speak, once negotiated: what "firmware"
+        // means for a link whose other end is a driver.
+        if let Some((major, minor)) = self.link.lock().protocol() {
+            info.set_fw_version(format_args!("ntbnet protocol {major}.{minor}"));
+        }
+    }
+
+    fn get_msglevel(&self, _dev: &Device) -> u32 {
+        self.msg.get()
+    }
+
+    fn set_msglevel(&self, _dev: &Device, level: u32) {
+        self.msg.set(level);
     }
 
     fn get_sset_count(&self, dev: &Device, sset: StringSet) -> Result<u32> {
         match sset {
-            StringSet::Stats => Ok(LINK_NAMES.len() as u32 + dev.real_num_tx_queues() * PER_QUEUE),
+            StringSet::Stats => Ok((LINK_NAMES.len() + ERROR_NAMES.len()) as u32
+                + dev.real_num_tx_queues() * PER_QUEUE),
             StringSet::Other => Err(ethtool::eopnotsupp()),
         }
     }
@@ -47,7 +61,7 @@ impl ethtool::Ops for Nic {
         if sset != StringSet::Stats {
             return;
         }
-        for name in LINK_NAMES {
+        for name in Iterator::chain(LINK_NAMES.into_iter(), ERROR_NAMES) {
             out.push(format_args!("{name}"));
         }
         for q in 0..dev.real_num_tx_queues() {
@@ -58,11 +72,12 @@ impl ethtool::Ops for Nic {
     }
 
     fn get_ethtool_stats(&self, dev: &Device, data: &mut [u64]) {
+        // The error sums cover every queue, as `ip -s -s link` does; the
+        // per-queue counters only the queues in use.
+        let errors = ErrorTotals::of(self.queues.iter().map(|q| &q.stats));
         let queues = self.queues.iter().take(dev.real_num_tx_queues() as usize);
-        let values = Iterator::chain(
-            self.stats.values().into_iter(),
-            queues.flat_map(|q| q.stats.values()),
-        );
+        let link = Iterator::chain(self.stats.values().into_iter(), errors.values());
+        let values = Iterator::chain(link, queues.flat_map(|q| q.stats.values()));
         for (d, v) in data.iter_mut().zip(values) {
             *d = v;
         }

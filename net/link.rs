@@ -28,7 +28,7 @@ use crate::klib::irq::domain::PeerTrigger;
 use crate::klib::kern::barrier::{rmb, wmb};
 use crate::klib::kern::random;
 use crate::klib::kern::work::WorkCallback;
-use crate::klib::net::Rtnl;
+use crate::klib::net::{trace, MsgLevel, Rtnl};
 use crate::klib::ntb;
 use crate::negotiate::{self, Agreed, Incompatible, Offer};
 use crate::nic::{Nic, Windows, MAX_FRAME, PIDX, TICK_MS};
@@ -36,7 +36,9 @@ use crate::notify::{self, Irqs, TriggerWords};
 use crate::queue::{RxState, TxState};
 use crate::ring::{self, Header, WindowLayout, HEADER_LEN};
 use core::sync::atomic::{AtomicU32, Ordering};
+use kernel::c_str;
 use kernel::prelude::*;
+use kernel::str::CStr;
 use kernel::sync::Arc;
 
 /// Period of the link work.
@@ -94,16 +96,16 @@ enum Why {
 }
 
 impl Why {
-    fn as_str(self) -> &'static str {
+    fn as_cstr(self) -> &'static CStr {
         match self {
-            Self::NtbDown => "NTB link down",
-            Self::PeerRestarted => "peer restarted",
-            Self::PeerLeft => "peer left",
-            Self::PeerSilent => "peer stopped answering",
-            Self::InterfaceDown => "interface down",
-            Self::Reconfigured => "reconfigured",
-            Self::ScribbleEnded => "scribble test ended",
-            Self::Failed => "setup failed",
+            Self::NtbDown => c_str!("NTB link down"),
+            Self::PeerRestarted => c_str!("peer restarted"),
+            Self::PeerLeft => c_str!("peer left"),
+            Self::PeerSilent => c_str!("peer stopped answering"),
+            Self::InterfaceDown => c_str!("interface down"),
+            Self::Reconfigured => c_str!("reconfigured"),
+            Self::ScribbleEnded => c_str!("scribble test ended"),
+            Self::Failed => c_str!("setup failed"),
         }
     }
 }
@@ -126,6 +128,8 @@ pub(crate) struct Link {
     ready_sent: bool,
     /// The parameters of this session, once agreed.
     agreed: Option<Agreed>,
+    /// The peer's version word of this session (`SP_VERSION`), once agreed.
+    peer_version: u32,
     /// The data path runs.
     up: bool,
     /// The peer session last refused (logged once per session).
@@ -154,6 +158,7 @@ impl Link {
             clean_sent: false,
             ready_sent: false,
             agreed: None,
+            peer_version: 0,
             up: false,
             refused: 0,
             scribbled: false,
@@ -161,6 +166,14 @@ impl Link {
             setup_failed: false,
             peer_triggers: KVec::new(),
         }
+    }
+
+    /// The protocol version the running link speaks: the common major, and
+    /// the smaller of the two minors (`ethtool -i`, firmware-version).
+    pub(crate) fn protocol(&self) -> Option<(u16, u16)> {
+        self.agreed()?;
+        let peer_minor = (self.peer_version & 0xff) as u16;
+        Some((ring::VERSION_MAJOR, ring::VERSION_MINOR.min(peer_minor)))
     }
 
     /// Queue pairs offered (`ethtool -l`).
@@ -284,11 +297,11 @@ impl Link {
         self.up = false;
         nic.go_down(rtnl);
         nic.stats.link_down.inc();
-        pr_info!(
-            "{}: link down: {}\n",
-            nic.netdev.device().name(),
-            why.as_str()
-        );
+        let dev = nic.netdev.device();
+        trace::link(dev, false, 0, why.as_cstr());
+        if nic.msg.on(MsgLevel::LINK) {
+            pr_info!("{}: link down: {}\n", dev.name(), why.as_cstr());
+        }
     }
 
     /// Takes the link down for a reason of this host and starts over.
@@ -379,7 +392,7 @@ impl Link {
             },
         };
         if nic.irqs.get().is_none() {
-            let irqs = match Irqs::new(dev, name, &nic.queues) {
+            let irqs = match Irqs::new(dev, name, &nic.queues, nic.msg.on(MsgLevel::PROBE)) {
                 Ok(i) => KBox::new(i, GFP_KERNEL).ok()?,
                 Err(e) => {
                     if !self.setup_failed {
@@ -472,6 +485,7 @@ impl Link {
             Self::put(nic, negotiate::SP_READY, self.peer_session);
             self.ready_sent = true;
             self.agreed = Some(agreed);
+            self.peer_version = snap.offer.version;
         }
         if snap.ready != self.session {
             return;
@@ -507,15 +521,19 @@ impl Link {
             Ok(()) => {
                 self.up = true;
                 nic.stats.link_up.inc();
-                pr_info!(
-                    "{}: link up: {} queues, {} descriptors, max frame {}, windows {}/{} KiB\n",
-                    nic.netdev.device().name(),
-                    agreed.queues,
-                    agreed.local.queue().entries(),
-                    agreed.local.queue().max_frame(),
-                    agreed.local.size() >> 10,
-                    agreed.peer.size() >> 10
-                );
+                let dev = nic.netdev.device();
+                trace::link(dev, true, agreed.queues, c_str!(""));
+                if nic.msg.on(MsgLevel::LINK) {
+                    pr_info!(
+                        "{}: link up: {} queues, {} descriptors, max frame {}, windows {}/{} KiB\n",
+                        dev.name(),
+                        agreed.queues,
+                        agreed.local.queue().entries(),
+                        agreed.local.queue().max_frame(),
+                        agreed.local.size() >> 10,
+                        agreed.peer.size() >> 10
+                    );
+                }
             }
             Err(e) => {
                 pr_err!(

@@ -19,12 +19,12 @@ use crate::klib::kern::once::OnceBox;
 use crate::klib::kern::timer::{Timer, TimerCallback};
 use crate::klib::kern::work::DelayedWork;
 use crate::klib::net::skb::SkBuff;
-use crate::klib::net::{self, Rtnl, TxResult};
+use crate::klib::net::{self, MsgLevel, Rtnl, TxResult};
 use crate::klib::ntb;
 use crate::link::{Heartbeat, Link};
 use crate::notify::Irqs;
 use crate::queue::Queue;
-use crate::stats::LinkStats;
+use crate::stats::{ErrorTotals, LinkStats};
 use crate::{negotiate, ring};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::prelude::*;
@@ -186,6 +186,8 @@ pub(crate) struct Nic {
     pub(crate) heartbeat: Heartbeat,
     /// Device-wide counters.
     pub(crate) stats: LinkStats,
+    /// Which non-error messages to print (`ethtool -s ntb0 msglvl`).
+    pub(crate) msg: MsgLevel,
 }
 
 crate::impl_has_delayed_work!(Nic, link_work);
@@ -227,12 +229,12 @@ impl Nic {
         // peer takes GSO frames (`features_check` segments the others).
         let features = net::features::SG
             | net::features::HW_CSUM
-            | net::features::HIGHDMA
             | net::features::TSO
             | net::features::TSO6
             | net::features::TSO_ECN;
+        // HIGHDMA is a fact of a copying driver, not a setting (`[fixed]`).
         nd.set_features(
-            features | net::features::RXCSUM,
+            features | net::features::RXCSUM | net::features::HIGHDMA,
             features | net::features::RXCSUM,
         );
 
@@ -261,6 +263,7 @@ impl Nic {
                 peer_silent: AtomicBool::new(false),
                 heartbeat: Heartbeat::default(),
                 stats: LinkStats::default(),
+                msg: MsgLevel::new(MsgLevel::DEFAULT),
             }),
             GFP_KERNEL,
         )?;
@@ -268,14 +271,16 @@ impl Nic {
         dev.link_enable()?;
         nic.ticker.start(TICK_MS);
         nic.link_work.queue(0);
-        pr_info!(
-            "{}: {} on {} (port {}), up to {} queues\n",
-            nic.netdev.device().name(),
-            dev.name(),
-            dev.pci_name(),
-            dev.port_number(),
-            max_queues
-        );
+        if nic.msg.on(MsgLevel::PROBE) {
+            pr_info!(
+                "{}: {} on {} (port {}), up to {} queues\n",
+                nic.netdev.device().name(),
+                dev.name(),
+                dev.pci_name(),
+                dev.port_number(),
+                max_queues
+            );
+        }
         Ok(nic)
     }
 
@@ -366,11 +371,15 @@ impl net::Driver for Nic {
             add(&mut s.rx_packets, st.rx_packets.get());
             add(&mut s.rx_bytes, st.rx_bytes.get());
             add(&mut s.rx_dropped, st.rx_dropped.get());
-            add(&mut s.rx_errors, st.error_total());
             add(&mut s.tx_packets, st.tx_packets.get());
             add(&mut s.tx_bytes, st.tx_bytes.get());
             add(&mut s.tx_dropped, st.tx_dropped.get());
         }
+        let e = ErrorTotals::of(self.queues.iter().map(|q| &q.stats));
+        s.rx_errors = e.rx_errors;
+        s.rx_length_errors = e.rx_length_errors;
+        s.rx_frame_errors = e.rx_frame_errors;
+        s.tx_errors = e.tx_errors;
     }
 
     fn change_mtu(&self, _dev: &net::Device, change: net::MtuChange<'_>) -> Result {

@@ -62,7 +62,13 @@ pub(crate) struct Irqs {
 impl Irqs {
     /// Creates the domain named `name` with one interrupt per queue. The
     /// NTB link must be up (for the MSI backend).
-    pub(crate) fn new(dev: &ntb::Device, name: &CStr, queues: &[Arc<Queue>]) -> Result<Self> {
+    /// `verbose`: print the informational messages (message level `probe`).
+    pub(crate) fn new(
+        dev: &ntb::Device,
+        name: &CStr,
+        queues: &[Arc<Queue>],
+        verbose: bool,
+    ) -> Result<Self> {
         let cfg = Config {
             name,
             queues: queues.len() as u32,
@@ -71,6 +77,7 @@ impl Irqs {
             // ntbnet's data window comes first; the MSI backend takes the
             // last one.
             data_windows: WIDX as u32 + 1,
+            verbose,
         };
         let owner = Owner {
             changed: AtomicU64::new(0),
@@ -79,12 +86,14 @@ impl Irqs {
         for (q, queue) in queues.iter().enumerate() {
             domain.request(q as u32, QueueIrq(queue.clone()))?;
         }
-        pr_info!(
-            "{}: {} queue interrupts ({})\n",
-            name,
-            queues.len(),
-            domain.backend().name()
-        );
+        if verbose {
+            pr_info!(
+                "{}: {} queue interrupts ({})\n",
+                name,
+                queues.len(),
+                domain.backend().name()
+            );
+        }
         Ok(Self { domain })
     }
 

@@ -33,6 +33,7 @@ pub mod ring;
 mod scribble;
 mod stats;
 
+use klib::net::MsgLevel;
 use klib::ntb;
 use nic::Nic;
 
@@ -62,8 +63,11 @@ impl ntb::Client for Client {
     }
 
     fn remove(peer: Peer, ntb: &ntb::Device) {
+        let verbose = peer.nic.msg.on(MsgLevel::PROBE);
         drop(peer);
-        pr_info!("{}: unbound\n", ntb.name());
+        if verbose {
+            pr_info!("{}: unbound\n", ntb.name());
+        }
     }
 
     fn link_event(peer: &Peer, _ntb: &ntb::Device) {

@@ -15,7 +15,7 @@ use crate::klib::kern::barrier::{mb, rmb, wmb};
 use crate::klib::kern::params;
 use crate::klib::net::napi::{self, Napi};
 use crate::klib::net::skb::{SkBuff, TcpGso};
-use crate::klib::net::{self, TxQueue, TxResult};
+use crate::klib::net::{self, trace, TxQueue, TxResult};
 use crate::nic::Windows;
 use crate::ring::{
     gso_in_use, Desc, Gso, GsoProto, QueueLayout, RingError, RxFrame, RxRing, TxError, TxRing,
@@ -300,8 +300,8 @@ impl Queue {
     }
 
     /// Publishes what is reserved, and raises the peer's interrupt if it
-    /// asked for it (Sending, steps 3-6).
-    fn flush(&self, tx: &mut TxState) {
+    /// asked for it (Sending, steps 3-6); tracepoint `ntbnet_tx_publish`.
+    fn flush(&self, dev: &net::Device, tx: &mut TxState) {
         if tx.ring.unpublished() == 0 {
             return;
         }
@@ -312,9 +312,11 @@ impl Queue {
             p.prod,
             tx.in_base + Q_RX_EVENT as usize,
         );
-        if tx.ring.need_notify(ev) {
+        let kick = tx.ring.need_notify(ev);
+        if kick {
             self.kick(&tx.kick);
         }
+        trace::tx_publish(dev, self.index, p.prod, p.count, kick);
     }
 
     /// Reads the peer's `cons` once and completes what it passed.
@@ -344,7 +346,7 @@ impl Queue {
     /// (Completing, stop steps 2-4). Returns with the queue running if there
     /// is room after all.
     fn arm_wake(&self, dev: &net::Device, tx: &mut TxState, txq: &TxQueue, ring_full: bool) {
-        self.flush(tx);
+        self.flush(dev, tx);
         for _ in 0..4 {
             self.reap(tx, txq);
             let full = tx.ring.is_full_for(Self::next_frame(dev, tx));
@@ -440,7 +442,7 @@ impl Queue {
         skb.consume();
         self.note_pending(tx);
         if tell {
-            self.flush(tx);
+            self.flush(dev, tx);
         }
         if tx.ring.is_full_for(Self::next_frame(dev, tx)) {
             self.arm_wake(dev, tx, txq, true);
@@ -600,9 +602,11 @@ impl napi::Poll for Queue {
                 c.cons,
                 rx.in_base + Q_TX_EVENT as usize,
             );
-            if rx.ring.need_notify(ev) {
+            let kick = rx.ring.need_notify(ev);
+            if kick {
                 self.kick(&rx.kick);
             }
+            trace::rx_consume(napi.dev(), self.index, c.cons, c.count, kick);
         }
 
         if work < budget && napi.complete_done(work) {

@@ -102,11 +102,71 @@ impl QueueStats {
             .chain(RingError::ALL.into_iter().map(RingError::name))
     }
 
-    /// Sum of the protocol errors.
-    pub(crate) fn error_total(&self) -> u64 {
-        self.errors
-            .iter()
-            .fold(0u64, |sum, c| sum.wrapping_add(c.get()))
+    /// The protocol errors of this queue.
+    pub(crate) fn errors_of(&self, e: RingError) -> u64 {
+        self.errors.get(e.index()).map_or(0, Counter::get)
+    }
+}
+
+/// The error counters of `struct rtnl_link_stats64` (`ip -s -s link`),
+/// from the protocol errors of every queue, as the kernel's
+/// Documentation/networking/statistics.rst defines them; `ethtool -S`
+/// shows the same sums under the same names.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct ErrorTotals {
+    /// Every bad value read from the peer about what it sent: all but
+    /// `bad_cons`.
+    pub(crate) rx_errors: u64,
+    /// Frames of a bad length: `bad_desc_len`, `bad_desc_extent`.
+    pub(crate) rx_length_errors: u64,
+    /// Malformed descriptors: sequence, flags, offset, GSO fields.
+    pub(crate) rx_frame_errors: u64,
+    /// Bad values about what this host sent: `bad_cons`.
+    pub(crate) tx_errors: u64,
+}
+
+/// Names of the [`ErrorTotals`] in `ethtool -S`, in [`ErrorTotals::values`]
+/// order: those of `rtnl_link_stats64`.
+pub(crate) const ERROR_NAMES: [&str; 4] = [
+    "rx_errors",
+    "rx_length_errors",
+    "rx_frame_errors",
+    "tx_errors",
+];
+
+impl ErrorTotals {
+    /// The sums over `queues`.
+    pub(crate) fn of<'a>(queues: impl Iterator<Item = &'a QueueStats>) -> Self {
+        let mut t = Self::default();
+        for q in queues {
+            for e in RingError::ALL {
+                let n = q.errors_of(e);
+                let add = |sum: &mut u64| *sum = sum.wrapping_add(n);
+                match e {
+                    RingError::BadConsumer => add(&mut t.tx_errors),
+                    RingError::BadProducer => add(&mut t.rx_errors),
+                    RingError::BadLength | RingError::BadExtent => {
+                        add(&mut t.rx_errors);
+                        add(&mut t.rx_length_errors);
+                    }
+                    _ => {
+                        add(&mut t.rx_errors);
+                        add(&mut t.rx_frame_errors);
+                    }
+                }
+            }
+        }
+        t
+    }
+
+    /// Every sum, in [`ERROR_NAMES`] order.
+    pub(crate) fn values(&self) -> [u64; 4] {
+        [
+            self.rx_errors,
+            self.rx_length_errors,
+            self.rx_frame_errors,
+            self.tx_errors,
+        ]
     }
 }
 

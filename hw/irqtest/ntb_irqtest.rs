@@ -495,6 +495,7 @@ impl ntb::Client for NtbClient {
             db_mask: 0,
             // As ntbnet: window 0 carries the data, a spare one can be MSI's.
             data_windows: 1,
+            verbose: true,
         };
         let domain = IrqDomain::new(dev, &cfg, Owner(queues.clone()))?;
         let mut peer = KVec::with_capacity(QUEUES as usize, GFP_KERNEL)?;

@@ -413,4 +413,26 @@ bool ntbnet_param_rx_frags(void)
 #endif
 }
 
+/*
+ * ntbnet's tracepoints: net/ntbnet_helpers.c defines NTBNET_TRACEPOINTS and
+ * the real functions (TRACE_EVENT, net/ntbnet_trace.h); the other modules
+ * get these no-ops.
+ */
+#ifndef NTBNET_TRACEPOINTS
+void ntbnet_trace_tx_publish(const struct net_device *dev, u16 queue, u32 prod,
+			     u32 frames, bool kick)
+{
+}
+
+void ntbnet_trace_rx_consume(const struct net_device *dev, u16 queue, u32 cons,
+			     u32 frames, bool kick)
+{
+}
+
+void ntbnet_trace_link(const struct net_device *dev, bool up, u32 queues,
+		       const char *why)
+{
+}
+#endif
+
 #include "bindings_wrappers.c"

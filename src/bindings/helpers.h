@@ -66,4 +66,12 @@ int ntbnet_irq_domain_alloc_spread(struct irq_domain *domain, void *arg,
 int ntbnet_dev_to_node(struct device *dev);
 const char *ntbnet_irq_mode_param(void);
 
+/* ntbnet's tracepoints (net/ntbnet_trace.h); no-ops in the other modules. */
+void ntbnet_trace_tx_publish(const struct net_device *dev, u16 queue, u32 prod,
+			     u32 frames, bool kick);
+void ntbnet_trace_rx_consume(const struct net_device *dev, u16 queue, u32 cons,
+			     u32 frames, bool kick);
+void ntbnet_trace_link(const struct net_device *dev, bool up, u32 queues,
+		       const char *why);
+
 #endif

@@ -52,6 +52,21 @@ impl DrvInfo<'_> {
     pub fn set_bus_info(&mut self, s: &CStr) {
         copy_cstr(&mut self.0.bus_info, s);
     }
+
+    /// Sets the firmware version, formatted and truncated to fit (31
+    /// bytes and the NUL).
+    pub fn set_fw_version(&mut self, args: core::fmt::Arguments<'_>) {
+        let mut buf = [0u8; 32];
+        let n = self.0.fw_version.len().min(buf.len());
+        let mut w = SlotWriter {
+            slot: buf.get_mut(..n).unwrap_or(&mut []),
+            len: 0,
+        };
+        let _ = w.write_fmt(args);
+        for (d, s) in self.0.fw_version.iter_mut().zip(buf.iter()) {
+            *d = *s as kernel::ffi::c_char;
+        }
+    }
 }
 
 /// The string sets a driver may describe.
@@ -192,6 +207,14 @@ pub trait Ops: net::Driver {
     fn get_link_ksettings(&self, _dev: &Device, _ks: &mut LinkSettings<'_>) -> Result {
         Err(eopnotsupp())
     }
+
+    /// The message level (`NETIF_MSG_*` bits, see [`net::MsgLevel`]).
+    fn get_msglevel(&self, _dev: &Device) -> u32 {
+        0
+    }
+
+    /// `ethtool -s DEV msglvl ...`.
+    fn set_msglevel(&self, _dev: &Device, _level: u32) {}
 }
 
 /// Connects the `ethtool_ops` callbacks to an [`Ops`].
@@ -242,6 +265,16 @@ impl<T: Ops + net::Driver> Adapter<T> {
         },
         get_link_ksettings: if T::HAS_GET_LINK_KSETTINGS {
             Some(Self::get_link_ksettings)
+        } else {
+            None
+        },
+        get_msglevel: if T::HAS_GET_MSGLEVEL {
+            Some(Self::get_msglevel)
+        } else {
+            None
+        },
+        set_msglevel: if T::HAS_SET_MSGLEVEL {
+            Some(Self::set_msglevel)
         } else {
             None
         },
@@ -421,5 +454,23 @@ impl<T: Ops + net::Driver> Adapter<T> {
             owner.get_link_ksettings(dev, &mut LinkSettings(ks))?;
             Ok(0)
         })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core for a registered device.
+    unsafe extern "C" fn get_msglevel(dev: *mut bindings::net_device) -> u32 {
+        // SAFETY: Registered device.
+        let (owner, dev) = unsafe { Self::ctx(dev) };
+        owner.get_msglevel(dev)
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core for a registered device.
+    unsafe extern "C" fn set_msglevel(dev: *mut bindings::net_device, level: u32) {
+        // SAFETY: Registered device.
+        let (owner, dev) = unsafe { Self::ctx(dev) };
+        owner.set_msglevel(dev, level);
     }
 }

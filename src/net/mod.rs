@@ -12,6 +12,7 @@
 pub mod ethtool;
 pub mod napi;
 pub mod skb;
+pub mod trace;
 
 use crate::klib::bindings;
 use crate::klib::net::skb::SkBuff;
@@ -23,6 +24,48 @@ use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::Arc;
 use kernel::types::Opaque;
+
+/// A driver's message level (`netif_msg`, `ethtool -s DEV msglvl`): which
+/// classes of its non-error messages it prints. Errors are always printed.
+pub struct MsgLevel(core::sync::atomic::AtomicU32);
+
+impl MsgLevel {
+    // The `NETIF_MSG_*` bits (include/linux/netdevice.h), the classes that
+    // `ethtool -s DEV msglvl NAME on|off` names: a fixed user ABI.
+    /// `drv`: driver events.
+    pub const DRV: u32 = 1 << 0;
+    /// `probe`: device setup and removal.
+    pub const PROBE: u32 = 1 << 1;
+    /// `link`: carrier changes.
+    pub const LINK: u32 = 1 << 2;
+    /// `ifup`: interface bring-up.
+    pub const IFUP: u32 = 1 << 5;
+    /// `hw`: hardware (here: interrupt backend) details.
+    pub const HW: u32 = 1 << 13;
+    /// What drivers print by default (as `netif_msg_init(-1, ...)` in most):
+    /// driver, probe and link messages.
+    pub const DEFAULT: u32 = Self::DRV | Self::PROBE | Self::LINK;
+
+    /// A level with `bits` enabled.
+    pub const fn new(bits: u32) -> Self {
+        Self(core::sync::atomic::AtomicU32::new(bits))
+    }
+
+    /// The enabled classes (`ethtool DEV`, "Current message level").
+    pub fn get(&self) -> u32 {
+        self.0.load(core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Enables exactly `bits`.
+    pub fn set(&self, bits: u32) {
+        self.0.store(bits, core::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether messages of class `bit` are printed.
+    pub fn on(&self, bit: u32) -> bool {
+        self.get() & bit != 0
+    }
+}
 
 /// Length of an Ethernet header.
 pub const ETH_HLEN: u32 = bindings::ETH_HLEN;
@@ -411,6 +454,10 @@ pub struct Stats64 {
     pub rx_dropped: u64,
     /// Frames dropped on transmit.
     pub tx_dropped: u64,
+    /// Received frames of a bad length (part of `rx_errors`).
+    pub rx_length_errors: u64,
+    /// Received frames with framing errors (part of `rx_errors`).
+    pub rx_frame_errors: u64,
 }
 
 /// The `net_device_ops` of a driver, implemented by the object that owns
@@ -773,6 +820,8 @@ impl<T: Driver + ethtool::Ops> Adapter<T> {
             st.tx_errors = s.tx_errors;
             st.rx_dropped = s.rx_dropped;
             st.tx_dropped = s.tx_dropped;
+            st.rx_length_errors = s.rx_length_errors;
+            st.rx_frame_errors = s.rx_frame_errors;
         }
     }
 

@@ -136,6 +136,10 @@ pub struct Config<'a> {
     /// Inbound memory windows the driver keeps for itself (from index 0):
     /// the MSI backend takes the last window and needs one beyond these.
     pub data_windows: u32,
+    /// Print the backend's informational messages (the choice of backend,
+    /// the MSI window); errors are printed regardless. A network driver
+    /// passes its message level's `probe` class.
+    pub verbose: bool,
 }
 
 /// What an [`IrqDomain`] holds for its owner and calls back into.

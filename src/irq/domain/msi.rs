@@ -110,7 +110,7 @@ impl<T: Owner> IrqDomain<T> {
         let fail = |e: Error, why: core::fmt::Arguments<'_>| {
             if forced {
                 pr_err!("{}: MSI backend unavailable: {}\n", name, why);
-            } else {
+            } else if cfg.verbose {
                 pr_info!(
                     "{}: MSI backend unavailable: {}; using the doorbell backend\n",
                     name,
@@ -209,13 +209,15 @@ impl<T: Owner> IrqDomain<T> {
                 ),
             ));
         }
-        pr_info!(
-            "{}: MSI backend: window {} translated onto {:#x}+{:#x}\n",
-            name,
-            widx,
-            window.base,
-            window.size
-        );
+        if cfg.verbose {
+            pr_info!(
+                "{}: MSI backend: window {} translated onto {:#x}+{:#x}\n",
+                name,
+                widx,
+                window.base,
+                window.size
+            );
+        }
         Ok((window, widx, parent))
     }
 }
