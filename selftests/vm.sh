@@ -32,6 +32,8 @@
 #                   started and boot it again with the same peer ID; the
 #                   script sees BOOT=1 on the second boot (BOOT=0 first).
 #                   Only the last boot's exit status counts. Repeatable.
+#                   With T of the form /TEXT, the kill comes once the host's
+#                   output has a line TEXT (no blanks; independent of load).
 #   --shm-file      keep the shared memory in the run directory (shm.bin)
 #   --setup CMD     run CMD (with SHM set to that file when --shm-file is
 #                   given) after the server starts, before the hosts boot
@@ -54,7 +56,7 @@ hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
 edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup= ntb=ivshmem
 restarts=() pokes=()
 
-usage() { sed -n '4,48p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,50p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -243,7 +245,13 @@ done
 for r in $(printf '%s\n' "${restarts[@]}" | sort -t@ -k2 -n); do
 	n=${r%@*} t=${r#*@}
 	[ "$n" -lt "$hosts" ] 2>/dev/null || die "--restart $r: no host $n"
-	while [ $SECONDS -lt $((started[n] + t)) ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+	if [ "${t#/}" != "$t" ]; then
+		until tr -d '\r' < "$run/host$n.out" | grep -qxF "${t#/}" || [ $SECONDS -ge $deadline ]; do
+			sleep 0.2
+		done
+	else
+		while [ $SECONDS -lt $((started[n] + t)) ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+	fi
 	echo "vm.sh: killing host$n (--restart $r)" >&2
 	kill -KILL "${qpids[$n]}" 2>/dev/null || true
 	wait "${qpids[$n]}" 2>/dev/null || true
