@@ -19,9 +19,10 @@ check "Debian's config has no RUST, has MODVERSIONS and DEBUG_INFO_BTF" \
 	eval "! grep -q '^CONFIG_RUST=y' '$distcfg' && grep -qx CONFIG_MODVERSIONS=y '$distcfg' && grep -qx CONFIG_DEBUG_INFO_BTF=y '$distcfg'"
 
 out=$work/hw
-if "$top/scripts/hw-kernel-config.sh" "$distcfg" "$out" > "$work/log" 2>&1; then rc=0; else rc=$?; fi
+# Through the documented command.
+if make -s -C "$top" hw-kernel-config CONFIG="$distcfg" OUT="$out" > "$work/log" 2>&1; then rc=0; else rc=$?; fi
 sed 's/^/# /' "$work/log"
-check "hw-kernel-config.sh succeeds on $(basename "$(dirname "$distcfg")")" test "$rc" = 0
+check "make hw-kernel-config succeeds on $(basename "$(dirname "$distcfg")")" test "$rc" = 0
 # Every option of the shared fragment, checked here independently.
 missing=
 while IFS= read -r line; do

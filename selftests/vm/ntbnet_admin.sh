@@ -11,7 +11,7 @@
 # error counters of ip -s -s link are ethtool -S's; the tuning commands.
 . /extra/lib.sh
 # Host 0 watches host 1 bounce its link: five more cases.
-ktap_plan $((HOST == 0 ? 28 : 23))
+ktap_plan $((HOST == 0 ? 29 : 24))
 T=/sys/kernel/tracing
 [ -d $T/events ] || mount -t tracefs nodev $T
 
@@ -152,6 +152,9 @@ ntb_barrier 7041
 ktap_check "tuning: ethtool -L ntb0 combined 2" $ETHTOOL -L ntb0 combined 2
 ktap_check "tuning: ethtool -G ntb0 rx 512 tx 512" $ETHTOOL -G ntb0 rx 512 tx 512
 ktap_check "tuning: ip link set ntb0 mtu 9000" $IP link set ntb0 mtu 9000
+# ethtool -C is not supported; the kernel's own per-device deferral is.
+ktap_check "tuning: napi_defer_hard_irqs 2, gro_flush_timeout 20000" sh -c \
+	"echo 2 > /sys/class/net/ntb0/napi_defer_hard_irqs && echo 20000 > /sys/class/net/ntb0/gro_flush_timeout"
 wait_for 60 ntb_carrier
 # With the doorbell backend (the virtual NTB) the queue interrupts are
 # raised from the NTB's doorbell vectors: those are the ones to place; a
