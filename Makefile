@@ -59,7 +59,14 @@ modules:
 	@$(MAKE) --no-print-directory -C $(KDIR) M=$(TOP) LLVM=1 $(if $(CLIPPY),CLIPPY=1) modules
 
 vm: modules $(BUILD)/bzImage $(addprefix $(BUILD)/,$(PROJECT_KO) $(notdir $(KERNEL_KO))) \
-	$(BUILD)/ivshmem-server $(BUILD)/initramfs.cpio.gz $(if $(QEMU_BIN),$(BUILD)/qemu-system-x86_64)
+	$(BUILD)/ivshmem-server $(BUILD)/initramfs.cpio.gz $(if $(QEMU_BIN),$(BUILD)/qemu-system-x86_64) \
+	$(BUILD)/switchtec-poke
+
+# Random register writes for the Switchtec model's test (a static binary
+# for the VMs).
+$(BUILD)/switchtec-poke: $(TOP)/selftests/tools/switchtec_poke.c
+	@echo "  CC       $@"
+	@mkdir -p $(BUILD) && gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
 
 # The project's QEMU (scripts/build-qemu.sh), with the Switchtec NTB model.
 $(BUILD)/qemu-system-x86_64: $(QEMU_BIN)

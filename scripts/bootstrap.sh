@@ -31,6 +31,7 @@ declare -A pkgs=(
 	[/usr/bin/gzip]=gzip
 	[/usr/bin/make]=make
 	[/usr/bin/gcc]=gcc
+	[/usr/lib/x86_64-linux-gnu/libc.a]=libc6-dev
 	[/usr/bin/python3]=python3
 	[/usr/bin/timeout]=coreutils
 	[/usr/bin/setsid]=util-linux

@@ -168,11 +168,12 @@ extra_dev=()
 if [ $iommu = 1 ]; then
 	machine=q35,kernel-irqchip=split
 	extra_dev+=(-device intel-iommu,intremap=on)
-	# Under TCG on a loaded machine the IO-APIC timer check can miss its
-	# ticks, and with interrupt remapping a miss is a panic ("timer
-	# doesn't work through Interrupt-remapped IO-APIC").
-	append="no_timer_check $append"
 fi
+# Under TCG on a loaded machine the IO-APIC timer check can miss its ticks,
+# and a miss is a panic at boot ("IO-APIC + timer doesn't work!", or with
+# interrupt remapping "timer doesn't work through Interrupt-remapped
+# IO-APIC"); seen with and without --iommu.
+append="no_timer_check $append"
 [ $edu = 1 ] && extra_dev+=(-device edu,dma_mask=0xffffffffffffffff)
 
 # The NTB of host I: the ivshmem-doorbell device on the server, or partition
