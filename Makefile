@@ -36,6 +36,7 @@ KERNEL_KO := drivers/ntb/ntb.ko drivers/ntb/ntb_transport.ko \
 RUST_SOURCES := $(shell find $(TOP)/src $(TOP)/net $(TOP)/hw -name '*.rs' -o -name '*.c' -o -name '*.h' | grep -v '_generated\|bindings_wrappers')
 # (Absent from a DKMS source tree, which has no host-side crates.)
 SERVER_SOURCES := $(shell find $(TOP)/hw/ivshmem/server -name '*.rs' -o -name Cargo.toml 2>/dev/null)
+HOSTILE_SOURCES := $(shell find $(TOP)/selftests/hostile -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 
 .PHONY: all modules vm run test bench check clean distclean help hw-kernel-config dkms-source
 
@@ -59,7 +60,7 @@ modules:
 	@$(MAKE) --no-print-directory -C $(KDIR) M=$(TOP) LLVM=1 $(if $(CLIPPY),CLIPPY=1) modules
 
 vm: modules $(BUILD)/bzImage $(addprefix $(BUILD)/,$(PROJECT_KO) $(notdir $(KERNEL_KO))) \
-	$(BUILD)/ivshmem-server $(BUILD)/initramfs.cpio.gz $(if $(QEMU_BIN),$(BUILD)/qemu-system-x86_64) \
+	$(BUILD)/ivshmem-server $(BUILD)/ntbnet-hostile $(BUILD)/initramfs.cpio.gz $(if $(QEMU_BIN),$(BUILD)/qemu-system-x86_64) \
 	$(BUILD)/switchtec-poke
 
 # Random register writes for the Switchtec model's test (a static binary
@@ -90,6 +91,11 @@ $(BUILD)/ivshmem-server: $(SERVER_SOURCES) $(TOP)/Cargo.lock
 	@echo "  CARGO    ivshmem-server"
 	@cd $(TOP) && cargo build --quiet --release --locked -p ivshmem-server
 	@mkdir -p $(BUILD) && cp $(TOP)/target/release/ivshmem-server $@
+
+$(BUILD)/ntbnet-hostile: $(HOSTILE_SOURCES) $(SERVER_SOURCES) $(TOP)/Cargo.lock
+	@echo "  CARGO    ntbnet-hostile"
+	@cd $(TOP) && cargo build --quiet --release --locked -p ntbnet-hostile
+	@mkdir -p $(BUILD) && cp $(TOP)/target/release/ntbnet-hostile $@
 
 $(BUILD)/initramfs.cpio.gz: $(TOP)/scripts/mkinitramfs.sh $(TOP)/selftests/init \
 		$(addprefix $(BUILD)/,$(PROJECT_KO) $(notdir $(KERNEL_KO)))

@@ -41,6 +41,11 @@
 #                   write VAL as a little-endian 64-bit word at byte OFF
 #                   of the shared memory before the hosts boot (implies
 #                   --shm-file); for tests of a corrupted header
+#   --host-peer CMD run CMD (sh -c, from the source tree, with IVSHMEM_SOCKET
+#                   and BUILD set) as one more peer of the ivshmem server
+#                   once the hosts hold their peer IDs (e.g. the hostile
+#                   peer, selftests/hostile); its output is peer.log, shown
+#                   as `peer| `; the run fails if it exits non-zero
 #   --no-console-check
 #                   do not fail on BUG:/WARNING:/Call Trace: in the consoles
 #   -q              print only the summary, not the hosts' output
@@ -53,10 +58,10 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTBNET_BUILD:-$top/build}
 hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
-edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup= ntb=ivshmem
+edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup= ntb=ivshmem host_peer=
 restarts=() pokes=()
 
-usage() { sed -n '4,50p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,55p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -76,6 +81,7 @@ while [ $# -gt 0 ]; do
 	--shm-file) shm_file=1; shift ;;
 	--setup) setup=$2; shift 2 ;;
 	--shm-poke) pokes+=("$2"); shm_file=1; shift 2 ;;
+	--host-peer) host_peer=$2; shift 2 ;;
 	--no-console-check) console_check=0; shift ;;
 	-q) quiet=1; shift ;;
 	-h|--help) usage 0 ;;
@@ -242,6 +248,13 @@ for ((i = 0; i < hosts; i++)); do
 	started[$i]=$SECONDS
 done
 
+peer_pid=
+if [ -n "$host_peer" ]; then
+	(cd "$top" && IVSHMEM_SOCKET=$sock BUILD=$build sh -c "$host_peer") > "$run/peer.log" 2>&1 &
+	peer_pid=$!
+	pids+=("$peer_pid")
+fi
+
 # Crash and reboot hosts as --restart asks, in time order.
 for r in $(printf '%s\n' "${restarts[@]}" | sort -t@ -k2 -n); do
 	n=${r%@*} t=${r#*@}
@@ -303,5 +316,12 @@ for ((i = 0; i < hosts; i++)); do
 		status=1
 	fi
 done
+if [ -n "$peer_pid" ]; then
+	[ $quiet = 1 ] || sed 's/^/peer| /' "$run/peer.log"
+	if ! kill -0 "$peer_pid" 2>/dev/null; then
+		wait "$peer_pid" && rc=0 || rc=$?
+		[ "$rc" = 0 ] || { echo "vm.sh: host peer exited $rc: $host_peer" >&2; status=1; }
+	fi
+fi
 [ "$keep" = 0 ] || echo "vm.sh: run files in $run" >&2
 exit $status
