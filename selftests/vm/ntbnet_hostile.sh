@@ -10,15 +10,15 @@
 # one of 1199 bytes is answered once the peer is idle again) and watches
 # itself while the attack runs and after it ends (case "baseline": the
 # same figures without an attack):
-#   - RTNL answers: `ip link show` takes under 1 s;
-#   - no CPU stall: a 50 ms sleep loop never takes over 500 ms, and no
-#     stall on the console (RCU stall, soft lockup, clocksource "Long
-#     readout"), no BUG or WARNING;
+#   - RTNL answers: `ip link show` takes under 1 s longer than `true`;
+#   - no stall on the console (RCU stall, soft lockup, clocksource "Long
+#     readout"), no BUG or WARNING; the longest gap of a 50 ms sleep loop
+#     is shown (on a loaded host it measures the host as much as the VM);
 #   - at most 10 log lines a second from ntbnet and ntb_hw_ivshmem;
 #   - the attack was seen where a counter can show it;
 #   - the link recovers: carrier and loss-free pings once the attack ends.
-# A case that failed only the two timing checks runs once more (a loaded
-# host deschedules a TCG VM now and then). Then a clean rmmod and
+# A case that failed only on RTNL time or "Long readout" runs once more
+# (a loaded host deschedules a TCG VM now and then). Then a clean rmmod and
 # kmemleak. See Documentation/testing.md.
 . /extra/lib.sh
 
@@ -48,17 +48,24 @@ ktap_plan $((n_attacks + 6))
 
 uptime_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
 
-# probe FILE: until FILE.stop exists, time `ip link show` (RTNL) and the
-# gaps of a 50 ms sleep loop; FILE holds "rtnl_max_cs gap_max_cs".
+# probe FILE: until FILE.stop exists, time `ip link show` (RTNL) against
+# `true`, both run by the static busybox right after each other (on a
+# loaded host, even starting a program in a TCG VM can take a second; the
+# difference is the wait for RTNL and the dump), and the gaps of a 50 ms
+# sleep loop. FILE holds the largest `ip link show`, its largest excess
+# over `true`, and the largest gap, in 10 ms.
 probe() {
-	rtnl=0 gap=0 last=$(uptime_cs)
+	rtnl=0 excess=0 gap=0 last=$(uptime_cs)
 	while [ ! -e "$1.stop" ]; do
 		a=$(uptime_cs)
-		$IP link show ntb0 > /dev/null
+		/bin/busybox ip link show ntb0 > /dev/null
 		b=$(uptime_cs)
+		/bin/busybox true
+		c=$(uptime_cs)
 		[ $((b - a)) -le "$rtnl" ] || rtnl=$((b - a))
+		[ $((2 * b - a - c)) -le "$excess" ] || excess=$((2 * b - a - c))
 		[ $((a - last)) -le "$gap" ] || gap=$((a - last))
-		echo "$rtnl $gap" > "$1"
+		echo "$rtnl $excess $gap" > "$1"
 		sleep 0.05
 		last=$(uptime_cs)
 	done
@@ -103,7 +110,7 @@ attack() {
 	t1=$(uptime_cs)
 	touch /tmp/probe.stop
 	wait $ppid
-	read -r rtnl gap < /tmp/probe
+	read -r rtnl excess gap < /tmp/probe
 	set -- $(log_rate "$mark")
 	logmax=$1 loglines=$2
 	stalls=$(dmesg | tail -n +"$((mark + 1))" |
@@ -112,10 +119,10 @@ attack() {
 	late=$(dmesg | tail -n +"$((mark + 1))" | grep -m1 'Long readout')
 	seen=-
 	[ "$regex" = - ] || seen=$(($(ntb_stat_sum "$regex") - before))
-	ktap_diag "$name: ip link show max $((rtnl * 10)) ms, loop gap max $((gap * 10)) ms," \
+	ktap_diag "$name: ip link show max $((rtnl * 10)) ms (over true $((excess * 10)) ms)," \
+		"sleep loop gap max $((gap * 10)) ms," \
 		"log max $logmax/s ($loglines lines), counters +$seen, done after $(((t1 - t0) / 100)) s"
-	[ "$rtnl" -lt 100 ] || timing="$timing ip link show took ${rtnl}0 ms;"
-	[ "$gap" -lt 50 ] || timing="$timing a 50 ms sleep took ${gap}0 ms;"
+	[ "$excess" -lt 100 ] || timing="$timing ip link show took ${rtnl}0 ms, ${excess}0 ms more than true;"
 	[ -z "$late" ] || timing="$timing console: $late;"
 	[ -z "$stalls" ] || hard="$hard console: $stalls;"
 	[ "$logmax" -le 10 ] || hard="$hard $logmax log lines in one second;"
