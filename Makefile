@@ -57,6 +57,7 @@ endif
 modules:
 	$(if $(wildcard $(KDIR)/include/config/auto.conf),,$(error ntbnet: $(KDIR) is not a configured kernel build tree (no include/config/auto.conf)))
 	$(if $(shell grep -sx CONFIG_RUST=y $(KDIR)/include/config/auto.conf),,$(error ntbnet: the kernel in $(KDIR) has no CONFIG_RUST; ntbnet needs a Rust-enabled 6.12 kernel (make hw-kernel-config, Documentation/ntbnet.md)))
+	$(if $(wildcard $(KDIR)/rust/libkernel.rmeta),,$(error ntbnet: $(KDIR) has CONFIG_RUST but not the Rust metadata (rust/libkernel.rmeta), as a 6.12 headers package: add it with scripts/kernel-headers-rust.sh (Documentation/ntbnet.md)))
 	@$(MAKE) --no-print-directory -C $(KDIR) M=$(TOP) LLVM=1 $(if $(CLIPPY),CLIPPY=1) modules
 
 vm: modules $(BUILD)/bzImage $(addprefix $(BUILD)/,$(PROJECT_KO) $(notdir $(KERNEL_KO))) \

@@ -202,3 +202,5 @@ case " $lost " in
 	say "      clang 15 or later has them: apt-get install clang-19 lld-19 llvm-19, then LLVM=-19" ;;
 esac
 say "build: make -C $KSRC O=$out LLVM=$llvm -j\$(nproc) bindeb-pkg   (Debian packages in $(dirname "$out"))"
+say "then: dpkg -i the linux-image and linux-headers packages, and scripts/kernel-headers-rust.sh $out /usr/src/linux-headers-VERSION"
+say "      (6.12's headers package lacks the Rust metadata that building ntbnet needs; keep $out/rust)"
