@@ -45,7 +45,9 @@
 #                   and BUILD set) as one more peer of the ivshmem server
 #                   once the hosts hold their peer IDs (e.g. the hostile
 #                   peer, selftests/hostile); its output is peer.log, shown
-#                   as `peer| `; the run fails if it exits non-zero
+#                   as `peer| `; the run fails if it exits non-zero. With
+#                   --ntb switchtec -n 1 it plays partition 1 instead, on
+#                   SWITCHTEC_SOCKET (QEMU_LOG: host0's QEMU log)
 #   --no-console-check
 #                   do not fail on BUG:/WARNING:/Call Trace: in the consoles
 #   -q              print only the summary, not the hosts' output
@@ -61,7 +63,7 @@ hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
 edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup= ntb=ivshmem host_peer=
 restarts=() pokes=()
 
-usage() { sed -n '4,55p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,57p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -106,7 +108,9 @@ switchtec)
 	# The project's QEMU; Debian's firmware (the +dfsg source has none).
 	qemu=${NTBNET_QEMU:-$build/qemu-system-x86_64}
 	[ -x "$qemu" ] || die "$qemu missing: run make (step: project QEMU)"
-	[ "$hosts" = 2 ] || die "--ntb switchtec joins exactly two hosts (-n 2)"
+	# -n 1 with --host-peer: the host peer plays partition 1.
+	[ "$hosts" = 2 ] || { [ "$hosts" = 1 ] && [ -n "$host_peer" ]; } ||
+		die "--ntb switchtec joins exactly two hosts (-n 2, or -n 1 with --host-peer)"
 	;;
 *) die "--ntb: ivshmem or switchtec, not $ntb" ;;
 esac
@@ -250,7 +254,8 @@ done
 
 peer_pid=
 if [ -n "$host_peer" ]; then
-	(cd "$top" && IVSHMEM_SOCKET=$sock BUILD=$build sh -c "$host_peer") > "$run/peer.log" 2>&1 &
+	(cd "$top" && IVSHMEM_SOCKET=$sock SWITCHTEC_SOCKET=$run/switchtec.sock \
+		QEMU_LOG=$run/host0.qemu.log BUILD=$build sh -c "$host_peer") > "$run/peer.log" 2>&1 &
 	peer_pid=$!
 	pids+=("$peer_pid")
 fi

@@ -5,13 +5,13 @@
 # The kernel's switchtec.ko and ntb_hw_switchtec.ko, unmodified and with
 # default parameters, on the Switchtec model (two partitions of one switch,
 # one per host), under the kernel's ntb_tool: the PCI quirk and the
-# management device, link, scratchpads, doorbells (and their mask) and
+# management device (an MRPC command), link, scratchpads, doorbells (and their mask) and
 # both memory windows, each written by one host and verified by the
 # other. ntb_hw_switchtec offers clients no message registers (it uses the
 # switch's messages itself, for link events; those are covered by the link
 # coming up), so ntb_tool has none to test here.
 . /extra/lib.sh
-ktap_plan 18
+ktap_plan 19
 peer=$((1 - HOST))
 t() { timeout "$@"; }
 
@@ -19,6 +19,17 @@ ktap_result "switchtec: PCI quirk ran" \
 	"$(dmesg | grep -q 'Setting Switchtec proxy ID aliases'; echo $?)"
 ktap_check "switchtec: modprobe" modprobe -a switchtec ntb_hw_switchtec ntb_tool
 ktap_check "switchtec: management device" test -c /dev/switchtec0
+# An MRPC command through /dev/switchtec0: echo (0x41) of 0x12345678
+# returns status 0 and the bitwise NOT of its input word.
+mrpc_echo() {
+	exec 3<>/dev/switchtec0 || return 1
+	printf '\101\000\000\000\170\126\064\022' >&3
+	out=$(dd bs=8 count=1 <&3 2>/dev/null | od -An -tx1 | tr -d ' \n')
+	exec 3<&-
+	echo "$out"
+	[ "$out" = 0000000087a9cbed ]
+}
+ktap_check "switchtec: MRPC echo through /dev/switchtec0" mrpc_echo
 ktap_result "switchtec: partition $HOST of 2" \
 	"$([ "$(cat /sys/class/switchtec/switchtec0/partition)" = "$HOST" ] &&
 	   [ "$(cat /sys/class/switchtec/switchtec0/partition_count)" = 2 ]; echo $?)"
