@@ -7,7 +7,8 @@
 #                     initramfs into build/
 #   make run          boot two hosts and bring up the link (the demo)
 #   make test         host unit tests and VM selftests, KTAP
-#   make bench        ntbnet against ntb_netdev in VMs (not a test; see
+#   make bench        ntbnet against ntb_netdev in VMs, and ntb_perf on the
+#                     Switchtec model against the virtual NTB (not tests; see
 #                     Documentation/performance.md; BENCH_ROUNDS=N)
 #   make check        rustfmt and clippy
 #   make KDIR=<dir>   build only the modules against a kernel build tree
@@ -111,6 +112,7 @@ test: all
 
 bench: all
 	@$(TOP)/selftests/bench.sh
+	@$(TOP)/selftests/bench_switchtec.sh
 
 check:
 	@$(TOP)/scripts/bootstrap.sh
@@ -137,4 +139,4 @@ distclean: clean
 	@rm -rf $(TOP)/target
 
 help:
-	@sed -n '3,22p' $(TOP)/Makefile
+	@sed -n '3,23p' $(TOP)/Makefile
