@@ -27,6 +27,7 @@ declare -A pkgs=(
 	[/usr/bin/ip]=iproute2
 	[/usr/bin/iperf3]=iperf3
 	[/usr/sbin/ethtool]=ethtool
+	[/usr/bin/trace-cmd]=trace-cmd
 	[/usr/bin/xz]=xz-utils
 	[/usr/bin/gzip]=gzip
 	[/usr/bin/make]=make

@@ -24,7 +24,7 @@ for applet in $(/bin/busybox --list); do
 done
 
 # Real tools, by full path, with every shared library they load.
-tools=(/usr/bin/ip /usr/sbin/tc /usr/bin/iperf3 /usr/sbin/ethtool /usr/bin/ss)
+tools=(/usr/bin/ip /usr/sbin/tc /usr/bin/iperf3 /usr/sbin/ethtool /usr/bin/ss /usr/bin/trace-cmd)
 for t in "${tools[@]}"; do
 	[ -x "$t" ] || die "$t missing: run scripts/bootstrap.sh (step: initramfs)"
 	mkdir -p "$root/$(dirname "$t")"

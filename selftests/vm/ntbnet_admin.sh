@@ -11,7 +11,7 @@
 # error counters of ip -s -s link are ethtool -S's; the tuning commands.
 . /extra/lib.sh
 # Host 0 watches host 1 bounce its link: five more cases.
-ktap_plan $((HOST == 0 ? 29 : 24))
+ktap_plan $((HOST == 0 ? 30 : 25))
 T=/sys/kernel/tracing
 [ -d $T/events ] || mount -t tracefs nodev $T
 
@@ -83,6 +83,12 @@ echo 0 > $T/events/ntbnet/enable
 grep -m 4 ntbnet_ $T/trace | sed 's/^/# /'
 ktap_check "tracepoint ntbnet_tx_publish fires" grep -q 'ntbnet_tx_publish: dev=ntb0 queue=[0-9]* prod=[0-9]* frames=[1-9]' $T/trace
 ktap_check "tracepoint ntbnet_rx_consume fires" grep -q 'ntbnet_rx_consume: dev=ntb0 queue=[0-9]* cons=[0-9]* frames=[1-9]' $T/trace
+# The same events through trace-cmd.
+trace-cmd record -q -e ntbnet -o /tmp/trace.dat ping -c 3 -i 0.2 "$PEER" > /dev/null 2>&1
+trace-cmd report -i /tmp/trace.dat 2> /dev/null > /tmp/report
+grep -m 2 ntbnet_ /tmp/report | sed 's/^/# /'
+ktap_check "trace-cmd record -e ntbnet: both data-path events" sh -c \
+	"grep -q 'ntbnet_tx_publish:.*dev=ntb0' /tmp/report && grep -q 'ntbnet_rx_consume:.*dev=ntb0' /tmp/report"
 ntb_barrier 7030
 
 # --- ethtool -k: only what works --------------------------------------------------
