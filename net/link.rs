@@ -122,6 +122,8 @@ pub(crate) struct Link {
     peer_session: u32,
     /// The NTB link is up.
     ntb_up: bool,
+    /// Ticks since the NTB link was last seen up (or since the start).
+    ntb_down_ticks: u32,
     /// This host zeroed its window for `peer_session` and said so.
     clean_sent: bool,
     /// This host wrote its header into the peer's window and said so.
@@ -155,6 +157,7 @@ impl Link {
             session: 0,
             peer_session: 0,
             ntb_up: false,
+            ntb_down_ticks: 0,
             clean_sent: false,
             ready_sent: false,
             agreed: None,
@@ -417,8 +420,19 @@ impl Link {
                 self.down(nic, rtnl, Why::NtbDown);
                 self.peer_session = 0;
             }
+            // Enable the link again every 2 s while it is down: 6.12's
+            // ntb_hw_switchtec can lose the peer's link-up message (it
+            // arrives while its link work handles a "force down" from the
+            // peer's probe, and the work drops it), and then stays down
+            // while the peer is up; enabling re-reads the link state and
+            // tells the peer again. Harmless elsewhere.
+            self.ntb_down_ticks = self.ntb_down_ticks.wrapping_add(1);
+            if self.ntb_down_ticks % (2000 / LINK_TICK_MS) == 0 {
+                let _ = dev.link_enable();
+            }
             return;
         }
+        self.ntb_down_ticks = 0;
         let Some(win) = self.setup(nic, dev) else {
             return;
         };
@@ -429,6 +443,7 @@ impl Link {
         if nic.peer_silent.swap(false, Ordering::AcqRel) {
             self.reset(nic, rtnl, Why::PeerSilent);
         }
+        crate::scribble::poke_msi(dev);
         if self.scribble(nic, rtnl, &win) {
             return;
         }

@@ -16,6 +16,7 @@ use crate::klib::io::coherent::Coherent;
 use crate::klib::io::mmio::IoMemWc;
 use crate::klib::kern::barrier::mb;
 use crate::klib::kern::once::OnceBox;
+use crate::klib::kern::random;
 use crate::klib::kern::timer::{Timer, TimerCallback};
 use crate::klib::kern::work::DelayedWork;
 use crate::klib::net::skb::SkBuff;
@@ -137,10 +138,33 @@ impl Drop for Windows {
 
 /// The MAC address: locally administered and unicast (`02`), then 32 bits
 /// of FNV-1a over the NTB function's PCI Device Serial Number (or, if it
-/// has none, its PCI address), then the low byte of the NTB port number.
-/// The two ends of one NTB share the first five bytes and differ in the
-/// last; the address is the same at every load.
+/// has none, its PCI address), then the low byte of the NTB port number,
+/// on Switchtec the partition number (its partitions share the switch's
+/// serial number and have no port numbers). The two ends of one NTB share
+/// the first five bytes and differ in the last; the address is the same at
+/// every load.
+///
+/// When the two ends still have the same port number, those bytes would
+/// be the same on both ends: then the five bytes after `02` are random,
+/// different at every load, as `eth_random_addr()` makes them.
 fn mac_address(dev: &ntb::Device) -> [u8; 6] {
+    let port = match dev.switchtec_partition() {
+        Some(p) => p as i32,
+        None => {
+            let port = dev.port_number();
+            if port == dev.peer_port_number(PIDX) {
+                let mut mac = [0x02u8; 6];
+                random::fill(mac.get_mut(1..).unwrap_or(&mut []));
+                pr_info!(
+                    "{}: both ends of the NTB have port number {}: random MAC address\n",
+                    dev.name(),
+                    port
+                );
+                return mac;
+            }
+            port
+        }
+    };
     let mut h: u32 = 0x811c_9dc5;
     let mut eat = |b: u8| h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
     let dsn = dev.pci_dsn();
@@ -150,7 +174,7 @@ fn mac_address(dev: &ntb::Device) -> [u8; 6] {
         dev.pci_name().as_bytes().iter().copied().for_each(&mut eat);
     }
     let [a, b, c, d] = h.to_be_bytes();
-    [0x02, a, b, c, d, dev.port_number() as u8]
+    [0x02, a, b, c, d, port as u8]
 }
 
 /// One ntbnet interface.

@@ -78,6 +78,7 @@ impl Irqs {
             // last one.
             data_windows: WIDX as u32 + 1,
             verbose,
+            unsafe_msi: domain::allow_unsafe_msi_param(),
         };
         let owner = Owner {
             changed: AtomicU64::new(0),
@@ -88,10 +89,15 @@ impl Irqs {
         }
         if verbose {
             pr_info!(
-                "{}: {} queue interrupts ({})\n",
+                "{}: {} queue interrupts ({}{})\n",
                 name,
                 queues.len(),
-                domain.backend().name()
+                domain.backend().name(),
+                match domain.remap() {
+                    Some(domain::Remap::None) => ", not remapped",
+                    Some(_) => ", remapped",
+                    None => "",
+                }
             );
         }
         Ok(Self { domain })

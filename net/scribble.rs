@@ -14,18 +14,53 @@
 //! hung with the NTB link still up: the peer must notice the silent
 //! heartbeat within a second. Writing 0 resumes them.
 //!
+//! `echo $((OFFSET << 32 | DATA)) > /sys/module/ntbnet/parameters/poke_msi`
+//! makes this host write `DATA` once at `OFFSET` of the peer's MSI window
+//! (its last outbound window), at the next link tick; the parameter reads
+//! 0 once it is done. That is a peer writing a trigger it was never given:
+//! the peer's interrupt remapping must keep it from raising anything but
+//! the peer's own NTB interrupts (selftests/vm/switchtec_msi_safety.sh).
+//!
 //! Random bytes alone rarely get past the first check (`prod`), so while
 //! the link is up each round also publishes, on every queue, a plausible
 //! `prod` and descriptors whose `seq` matches but whose other fields are
 //! random: the descriptor checks, and frames of garbage, get exercised too.
 
+use crate::klib::irq::domain::{PeerTrigger, Trigger};
 use crate::klib::kern::{params, random};
+use crate::klib::ntb;
 use crate::nic::{Nic, Windows};
 use crate::ring::{Desc, WindowLayout, Q_PROD};
+use kernel::prelude::*;
 
 /// A random number below `n` (0 if `n` is 0).
 fn random_below(n: u32) -> u32 {
     random::u32().checked_rem(n).unwrap_or(0)
+}
+
+/// Performs a pending `poke_msi` write (see the module documentation).
+pub(crate) fn poke_msi(dev: &ntb::Device) {
+    let v = params::take_poke_msi();
+    if v == 0 {
+        return;
+    }
+    let trigger = Trigger::Msi {
+        window: dev.peer_mw_count().saturating_sub(1),
+        offset: (v >> 32) as u32,
+        data: v as u32,
+    };
+    match PeerTrigger::new(dev, &trigger) {
+        Ok(t) => {
+            t.fire();
+            pr_info!(
+                "{}: poke_msi: wrote {:#x} at {:#x} of the peer's MSI window\n",
+                dev.name(),
+                v as u32,
+                v >> 32
+            );
+        }
+        Err(e) => pr_info!("{}: poke_msi: {:?}\n", dev.name(), e),
+    }
 }
 
 /// Whether the scribble test mode is on.

@@ -65,6 +65,7 @@ wait_for() {
 # --- ntbnet tests (two hosts, one ntb0 each) ---------------------------------
 #
 #   ntb_up                      load the modules, address and bring up ntb0
+#   ntb_check_backend NAME      KTAP: ntbnet's queue interrupt backend is $NTB_BACKEND
 #   ntb_carrier / ntb_nocarrier whether ntb0 has a carrier
 #   ntb_stat NAME               one `ethtool -S ntb0` counter
 #   ntb_stat_sum REGEX          the sum of the counters whose name matches
@@ -77,8 +78,52 @@ IPERF=/usr/bin/iperf3
 ME=10.99.0.$((HOST + 1))
 PEER=10.99.0.$((2 - HOST))
 
+# The NTB under test: the Switchtec model (a Microchip function, vendor
+# 0x11f8: switchtec + ntb_hw_switchtec) or the virtual NTB
+# (ntb_hw_ivshmem). The queue interrupt backend ntbnet must choose there:
+# ntbvm.backend=msi|db on the kernel command line (a test variant's
+# vm-args --append), db (the virtual NTB's) by default.
+if grep -qx 0x11f8 /sys/bus/pci/devices/*/vendor 2>/dev/null; then
+	NTB_HW=switchtec NTB_HW_MODULES="switchtec ntb_hw_switchtec"
+else
+	NTB_HW=ivshmem NTB_HW_MODULES=ntb_hw_ivshmem
+fi
+NTB_BACKEND=$(sed -n 's/.*ntbvm\.backend=\([a-z]*\).*/\1/p' /proc/cmdline)
+NTB_BACKEND=${NTB_BACKEND:-db}
+
+# ntb_backend: the backend ntbnet took its queue interrupts from (msi or
+# db, from its log line at the first link-up). ntb_check_backend NAME: a
+# KTAP result that it is the expected one; every ntbnet test has one.
+ntb_backend() { dmesg | sed -n 's/.*ntb0: [0-9]* queue interrupts (\([a-z]*\).*/\1/p' | tail -n 1; }
+# On the Switchtec model the log must also say why: MSI remapped, MSI
+# without remapping by the administrator's leave, or the doorbell backend
+# because MSI without remapping was refused (naming the risk and the
+# parameter).
+ntb_check_backend() {
+	local got why=0 re
+	wait_for 30 sh -c "dmesg | grep -q 'ntb0: [0-9]* queue interrupts ('"
+	got=$(ntb_backend)
+	if [ "$NTB_HW" = switchtec ]; then
+		case "$got:$(cat /sys/module/ntbnet/parameters/allow_unsafe_msi 2>/dev/null)" in
+		msi:N) re='MSI backend: window [0-9]* translated onto 0xfee00000\+0x100000, interrupts remapped' ;;
+		msi:Y) re='MSI backend without interrupt remapping \(allow_unsafe_msi=1\): the peer can send any interrupt' ;;
+		*) re='MSI backend refused: no interrupt remapping .*any interrupt vector to any CPU.*allow_unsafe_msi=1.*; using the doorbell backend' ;;
+		esac
+		dmesg | grep -Eq "ntb0: $re" || why=1
+		ktap_diag "$(dmesg | grep -Eo 'ntb0: MSI backend.*' | tail -n 1)"
+	fi
+	ktap_result "$1: queue interrupts on the $got backend of $NTB_HW (expected $NTB_BACKEND)" \
+		"$([ "$got" = "$NTB_BACKEND" ] && [ $why = 0 ]; echo $?)"
+}
+
+# ntb_db_vector_irqs: interrupts of the NTB's doorbell vector(s) so far
+# (Switchtec: the one switchtec_ntb_doorbell vector).
+ntb_db_vector_irqs() {
+	awk '/switchtec_ntb_doorbell/ { for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) s += $i } END { print s + 0 }' /proc/interrupts
+}
+
 ntb_up() {
-	modprobe -a ntb_hw_ivshmem ntbnet &&
+	modprobe -a $NTB_HW_MODULES ntbnet &&
 		$IP addr add "$ME/24" dev ntb0 &&
 		$IP link set ntb0 up
 }

@@ -27,7 +27,7 @@
 #   -M MIB          memory per host (default 1024)
 #   --edu           add QEMU's edu device (64-bit DMA mask) to every host
 #   --iommu         add an Intel IOMMU with interrupt remapping
-#   --append ARGS   extra kernel command-line arguments
+#   --append ARGS   extra kernel command-line arguments (repeatable)
 #   --restart N@T   kill host N (SIGKILL, as a crash) T seconds after it
 #                   started and boot it again with the same peer ID; the
 #                   script sees BOOT=1 on the second boot (BOOT=0 first).
@@ -48,6 +48,11 @@
 #                   as `peer| `; the run fails if it exits non-zero. With
 #                   --ntb switchtec -n 1 it plays partition 1 instead, on
 #                   SWITCHTEC_SOCKET (QEMU_LOG: host0's QEMU log)
+#   --expect-qemu-log N:ERE
+#                   after the run, host N's QEMU log (stderr) must have a
+#                   line matching the extended regular expression ERE (what
+#                   a device model reports, e.g. the Switchtec model's
+#                   failed peer accesses). Repeatable.
 #   --no-console-check
 #                   do not fail on BUG:/WARNING:/Call Trace: in the consoles
 #   -q              print only the summary, not the hosts' output
@@ -61,9 +66,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTBNET_BUILD:-$top/build}
 hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
 edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup= ntb=ivshmem host_peer=
-restarts=() pokes=()
+restarts=() pokes=() qlog_expect=()
 
-usage() { sed -n '4,57p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,62p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -78,7 +83,7 @@ while [ $# -gt 0 ]; do
 	-M) mem=$2; shift 2 ;;
 	--edu) edu=1; shift ;;
 	--iommu) iommu=1; shift ;;
-	--append) append=$2; shift 2 ;;
+	--append) append="$append $2"; shift 2 ;;
 	--restart) restarts+=("$2"); shift 2 ;;
 	--shm-file) shm_file=1; shift ;;
 	--setup) setup=$2; shift 2 ;;
@@ -209,6 +214,12 @@ ntb_args() {
 }
 
 # start_host I BOOT: boots host I; it holds peer ID I once this returns.
+# no_timer_check: under TCG on a loaded machine the IO-APIC timer check at
+# boot can miss its ticks, and a miss is a panic ("IO-APIC + timer doesn't
+# work!", or "timer doesn't work through Interrupt-remapped IO-APIC").
+# rcu_cpu_stall_timeout=300 (the most): a vCPU that the loaded host does
+# not run for 21 s is no RCU stall of the guest (a "Call Trace:" that
+# fails the run); a real one still shows after 300 s.
 start_host() {
 	local i=$1 boot=$2 joins
 	joins=$(grep -c "peer $i joined" "$run/server.log" || true)
@@ -218,7 +229,7 @@ start_host() {
 		-accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
 		"${extra_dev[@]}" $(ntb_args "$i") \
 		-kernel "$build/bzImage" -initrd "$run/initrd.cpio.gz" \
-		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 oops=panic printk.time=1 ntbvm.host=$i ntbvm.hosts=$hosts ntbvm.boot=$boot $append" \
+		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 oops=panic printk.time=1 ntbvm.host=$i ntbvm.hosts=$hosts ntbvm.boot=$boot no_timer_check rcupdate.rcu_cpu_stall_timeout=300 $append" \
 		-serial file:"$run/host$i.console.$boot" -serial file:"$run/host$i.out" \
 		> "$run/host$i.qemu.log" 2>&1 &
 	pids+=($!)
@@ -328,5 +339,15 @@ if [ -n "$peer_pid" ]; then
 		[ "$rc" = 0 ] || { echo "vm.sh: host peer exited $rc: $host_peer" >&2; status=1; }
 	fi
 fi
+for e in "${qlog_expect[@]}"; do
+	n=${e%%:*} re=${e#*:}
+	if ! grep -Eq -- "$re" "$run/host$n.qemu.log" 2>/dev/null; then
+		echo "vm.sh: host$n's QEMU log has no line matching '$re':" >&2
+		tail -n 10 "$run/host$n.qemu.log" 2>/dev/null | sed "s/^/host$n qemu| /" >&2
+		status=1
+	else
+		grep -E -- "$re" "$run/host$n.qemu.log" | head -n 5 | sed "s/^/host$n qemu| /" >&2
+	fi
+done
 [ "$keep" = 0 ] || echo "vm.sh: run files in $run" >&2
 exit $status

@@ -496,6 +496,7 @@ impl ntb::Client for NtbClient {
             // As ntbnet: window 0 carries the data, a spare one can be MSI's.
             data_windows: 1,
             verbose: true,
+            unsafe_msi: domain::allow_unsafe_msi_param(),
         };
         let domain = IrqDomain::new(dev, &cfg, Owner(queues.clone()))?;
         let mut peer = KVec::with_capacity(QUEUES as usize, GFP_KERNEL)?;

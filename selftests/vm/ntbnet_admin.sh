@@ -11,7 +11,7 @@
 # error counters of ip -s -s link are ethtool -S's; the tuning commands.
 . /extra/lib.sh
 # Host 0 watches host 1 bounce its link: five more cases.
-ktap_plan $((HOST == 0 ? 30 : 25))
+ktap_plan $((HOST == 0 ? 31 : 26))
 T=/sys/kernel/tracing
 [ -d $T/events ] || mount -t tracefs nodev $T
 
@@ -27,6 +27,7 @@ ktap_result "modinfo ntbnet: $parms parameters, each described" \
 ktap_check "load: probe message at the default msglvl" sh -c "dmesg | grep -q 'ntbnet: ntb0: .* up to [0-9]* queues'"
 $IP addr add "$ME/24" dev ntb0 && $IP link set ntb0 up
 ktap_check "link: carrier" wait_for 30 ntb_carrier
+ntb_check_backend "link"
 wait_for 30 ping -c 1 -W 1 "$PEER"
 
 # --- ethtool -i, -P, the message level --------------------------------------------

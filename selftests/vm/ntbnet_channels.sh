@@ -6,10 +6,11 @@
 # streams flow; the link renegotiates (fewer queues on either side win),
 # traffic goes on, limits are enforced.
 . /extra/lib.sh
-ktap_plan 12
+ktap_plan 13
 
 ktap_check "channels: ntb0 up" ntb_up
 ktap_check "channels: carrier" wait_for 30 ntb_carrier
+ntb_check_backend "channels"
 wait_for 30 ping -c 1 -W 1 "$PEER"
 max=$($ETHTOOL -l ntb0 | awk '/^Combined:/ { print $2; exit }')
 cur=$($ETHTOOL -l ntb0 | awk '/^Combined:/ { n++; if (n == 2) print $2 }')

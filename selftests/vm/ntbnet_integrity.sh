@@ -9,11 +9,12 @@
 # is too fragmented for linear skbs). The sender is CPU-bound (md5sum and
 # nc under TCG): 1 GiB takes a few minutes.
 . /extra/lib.sh
-ktap_plan 5
+ktap_plan 6
 
 ktap_check "integrity: ntb0 up" ntb_up
 $IP link set ntb0 mtu 9000
 ktap_check "integrity: carrier" wait_for 30 ntb_carrier
+ntb_check_backend "integrity"
 wait_for 30 ping -c 1 -W 1 "$PEER"
 
 if [ "$HOST" = 0 ]; then

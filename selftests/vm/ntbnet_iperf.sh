@@ -11,10 +11,11 @@
 # retransmission timer now and then; a steady rate is a bug, such as frames
 # of one flow overtaking each other on two queues).
 . /extra/lib.sh
-ktap_plan 9
+ktap_plan 10
 
 ktap_check "iperf: ntb0 up" ntb_up
 ktap_check "iperf: carrier" wait_for 30 ntb_carrier
+ntb_check_backend "iperf"
 wait_for 30 ping -c 1 -W 1 "$PEER"
 
 # iperf3 RUN-NAME ARGS...: host 0 serves, host 1 runs the client.

@@ -6,10 +6,11 @@
 # 68..65521; the limits are enforced; full-size frames pass at 9000 and
 # 65521.
 . /extra/lib.sh
-ktap_plan 11
+ktap_plan 12
 
 ktap_check "mtu: ntb0 up" ntb_up
 ktap_check "mtu: carrier" wait_for 30 ntb_carrier
+ntb_check_backend "mtu"
 wait_for 30 ping -c 1 -W 1 "$PEER"
 ktap_result "mtu: 67 refused" "$($IP link set ntb0 mtu 67 2>/dev/null; [ $? != 0 ]; echo $?)"
 ktap_result "mtu: 65522 refused" "$($IP link set ntb0 mtu 65522 2>/dev/null; [ $? != 0 ]; echo $?)"

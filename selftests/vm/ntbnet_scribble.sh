@@ -8,12 +8,13 @@
 # counts what it rejected, leaks nothing, and the link comes back once the
 # mode ends.
 . /extra/lib.sh
-ktap_plan 9
+ktap_plan 10
 P=/sys/module/ntbnet/parameters/scribble
 
 ntb_leaks_reset
 ktap_check "scribble: ntb0 up" ntb_up
 ktap_check "scribble: carrier" wait_for 30 ntb_carrier
+ntb_check_backend "scribble"
 wait_for 30 ping -c 1 -W 1 "$PEER"
 
 # round SCRIBBLER: that host scribbles for 6 s, the other is the victim.

@@ -17,9 +17,10 @@ stream() { timeout $(($1 + 60)) $IPERF -c "$PEER" -t "$1" > /tmp/iperf.log 2>&1;
 serve() { timeout 300 $IPERF -s -1 > /tmp/iperf-s.log 2>&1; }
 
 if [ "$HOST" = 0 ]; then
-	ktap_plan 15
+	ktap_plan 16
 	ntb_leaks_reset
 	ktap_check "unload: ntb0 up, peer answers" up
+	ntb_check_backend "unload"
 	# (A) Unload while receiving.
 	serve &
 	ntb_barrier 6501
@@ -64,9 +65,10 @@ if [ "$HOST" = 0 ]; then
 	ktap_result "unload: kmemleak finds nothing" "$(ntb_leaks)"
 	ktap_finished
 elif [ "$BOOT" = 0 ]; then
-	ktap_plan 6
+	ktap_plan 7
 	ntb_leaks_reset
 	ktap_check "unload: ntb0 up, peer answers" up
+	ntb_check_backend "unload"
 	# (A) Host 0 unloads while this host sends.
 	ntb_barrier 6501
 	stream 10
@@ -89,8 +91,9 @@ elif [ "$BOOT" = 0 ]; then
 	stream 600
 	sleep 600
 else
-	ktap_plan 4
+	ktap_plan 5
 	ktap_check "unload: ntb0 up after reboot" up
+	ntb_check_backend "unload"
 	ktap_check "unload: pings after reboot" pings
 	ntb_barrier 6506 120
 	ktap_check "unload: TCP after reboot" stream 4

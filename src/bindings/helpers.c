@@ -6,6 +6,7 @@
  * so that no object is shared between two modules.
  */
 #include "bindings_helper.h"
+#include <linux/switchtec.h>
 
 /* ntb_register_client() is a macro that passes THIS_MODULE. */
 int ntbnet_ntb_register_client(struct ntb_client *client)
@@ -322,6 +323,43 @@ struct irq_domain *ntbnet_pci_msi_parent(struct pci_dev *pdev)
 }
 
 /*
+ * The Switchtec partition of an NTB device that ntb_hw_switchtec registered
+ * (its PCI function is the switch's management endpoint, bound to the
+ * switchtec driver, whose driver data is the switchtec_dev), or -1. The
+ * partitions of one switch have no NTB port numbers of their own (both
+ * ends read 0) but distinct partition numbers.
+ */
+int ntbnet_ntb_switchtec_partition(struct ntb_dev *ntb)
+{
+	struct pci_dev *pdev = ntb->pdev;
+	struct switchtec_dev *stdev;
+
+	if (!pdev || pdev->vendor != PCI_VENDOR_ID_MICROSEMI || !pdev->dev.driver ||
+	    strcmp(pdev->dev.driver->name, "switchtec"))
+		return -1;
+	stdev = pci_get_drvdata(pdev);
+	return stdev ? stdev->partition : -1;
+}
+
+/*
+ * Whether an MSI parent domain remaps interrupts: then a message names an
+ * entry of the IOMMU's interrupt remapping table, which checks the
+ * requester ID of the write, instead of a vector of a CPU. 1: Intel VT-d
+ * (messages in remappable format: address bit 4), 2: AMD-Vi, 0: none.
+ */
+int ntbnet_msi_parent_remapping(const struct irq_domain *parent)
+{
+	switch (parent->bus_token) {
+	case DOMAIN_BUS_DMAR:
+		return 1;
+	case DOMAIN_BUS_AMDVI:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+/*
  * Allocates one interrupt of a hierarchical domain with an initial
  * affinity of one CPU, the index-th CPU near node: queue interrupts spread
  * over the CPUs as multiqueue drivers spread theirs.
@@ -358,7 +396,19 @@ int ntbnet_dev_to_node(struct device *dev)
 static char *irq_mode = "auto";
 module_param(irq_mode, charp, 0444);
 MODULE_PARM_DESC(irq_mode, "Queue interrupt backend: auto, msi or doorbell");
+static bool allow_unsafe_msi;
+module_param(allow_unsafe_msi, bool, 0444);
+MODULE_PARM_DESC(allow_unsafe_msi, "Use the MSI backend without interrupt remapping, where the peer can send any interrupt vector to any CPU through the MSI window: only with a trusted peer (default: off)");
 #endif
+
+bool ntbnet_allow_unsafe_msi_param(void)
+{
+#ifdef NTBNET_IRQ_MODE_PARAM
+	return READ_ONCE(allow_unsafe_msi);
+#else
+	return false;
+#endif
+}
 
 const char *ntbnet_irq_mode_param(void)
 {
@@ -384,7 +434,19 @@ MODULE_PARM_DESC(hang, "test mode: stop the link work and the heartbeat, as a hu
 static bool rx_frags;
 module_param(rx_frags, bool, 0644);
 MODULE_PARM_DESC(rx_frags, "test mode: receive every frame into page fragments, as when memory is too fragmented for a linear skb (default: off)");
+static unsigned long long poke_msi;
+module_param(poke_msi, ullong, 0644);
+MODULE_PARM_DESC(poke_msi, "test mode: write (value & 0xffffffff) once at offset (value >> 32) of the peer's MSI window, a trigger it was never given (reads 0 once done)");
 #endif
+
+u64 ntbnet_take_poke_msi(void)
+{
+#ifdef NTBNET_TEST_PARAMS
+	return xchg(&poke_msi, 0);
+#else
+	return 0;
+#endif
+}
 
 bool ntbnet_param_scribble(void)
 {

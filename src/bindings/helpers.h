@@ -61,10 +61,14 @@ int ntbnet_msi_parent_info(msi_alloc_info_t *info, struct msi_desc *desc,
 			   unsigned long hwirq);
 unsigned long ntbnet_msi_info_hwirq(const msi_alloc_info_t *info);
 struct irq_domain *ntbnet_pci_msi_parent(struct pci_dev *pdev);
+int ntbnet_msi_parent_remapping(const struct irq_domain *parent);
+int ntbnet_ntb_switchtec_partition(struct ntb_dev *ntb);
 int ntbnet_irq_domain_alloc_spread(struct irq_domain *domain, void *arg,
 				   unsigned int index, int node);
 int ntbnet_dev_to_node(struct device *dev);
 const char *ntbnet_irq_mode_param(void);
+bool ntbnet_allow_unsafe_msi_param(void);
+u64 ntbnet_take_poke_msi(void);
 
 /* ntbnet's tracepoints (net/ntbnet_trace.h); no-ops in the other modules. */
 void ntbnet_trace_tx_publish(const struct net_device *dev, u16 queue, u32 prod,

@@ -246,6 +246,11 @@ pub enum WindowError {
     /// The window cannot reach the MSI range: `size_max` is too small for
     /// the alignment, or the range is empty or wraps.
     TooSmall,
+    /// The alignment makes an exact window impossible: an aligned window
+    /// that reaches the range also covers addresses outside it (below
+    /// 0xfee00000 on x86: the IOAPIC, HPET, other MMIO, RAM), and a window
+    /// onto the MSI range must expose nothing else.
+    NotExact,
 }
 
 /// An inbound window translated onto (part of) the MSI address range: the
@@ -272,11 +277,13 @@ fn pow2_or_one(v: u64) -> Result<u64, WindowError> {
 
 impl MsiWindow {
     /// Places a window over the MSI range `range_base..range_base +
-    /// range_size` that obeys `align`: the base is aligned down, the size
-    /// rounded up, both within `size_max`. When `size_max` cuts the range,
-    /// the window covers its beginning (x86 MSI addresses of low APIC IDs
-    /// and remapped-interrupt handles) and a message beyond it is refused
-    /// by [`MsiWindow::offset`].
+    /// range_size` that obeys `align` and covers nothing outside the range:
+    /// it starts at `range_base` and ends at its end, or earlier when
+    /// `size_max` cuts the range (then it covers the beginning: x86 MSI
+    /// addresses of low APIC IDs and remapped-interrupt handles, and a
+    /// message beyond it is refused by [`MsiWindow::offset`]). When the
+    /// alignment would move the base below the range or round the size
+    /// past its end, there is no such window: [`WindowError::NotExact`].
     pub fn place(
         range_base: u64,
         range_size: u64,
@@ -288,24 +295,25 @@ impl MsiWindow {
             .checked_add(range_size)
             .filter(|_| range_size != 0)
             .ok_or(WindowError::TooSmall)?;
-        let base = range_base & !addr_align.wrapping_sub(1);
+        let base = range_base;
+        if base & addr_align.wrapping_sub(1) != 0 {
+            return Err(WindowError::NotExact);
+        }
         let want = end.wrapping_sub(base);
-        let round_up = |v: u64| {
-            v.checked_add(size_align.wrapping_sub(1))
-                .map(|v| v & !size_align.wrapping_sub(1))
-        };
-        let mut size = round_up(want).ok_or(WindowError::TooSmall)?;
         let limit = match align.size_max {
             0 => MAX_WINDOW,
             m => m.min(MAX_WINDOW),
         };
-        if size > limit {
-            size = limit & !size_align.wrapping_sub(1);
-        }
+        // The whole range if the size alignment allows it and it fits,
+        // else the largest aligned size within both.
+        let size = want.min(limit) & !size_align.wrapping_sub(1);
         // The window must reach at least one 32-bit word of the range.
-        let reach = base.checked_add(size).ok_or(WindowError::TooSmall)?;
-        if reach < range_base.saturating_add(4) {
-            return Err(WindowError::TooSmall);
+        if size < 4 {
+            return Err(if want.min(limit) >= 4 {
+                WindowError::NotExact
+            } else {
+                WindowError::TooSmall
+            });
         }
         Ok(Self { base, size })
     }
@@ -337,8 +345,8 @@ pub enum Trigger {
         /// The MSI message data.
         data: u32,
     },
-    /// Ring doorbell bit `bit` (the doorbell backend). The peer finds
-    /// what to write where with its own `ntb_peer_db_addr(bit)`.
+    /// Ring doorbell bit `bit` (the doorbell backend). The peer rings it
+    /// with its own `ntb_peer_db_set(1 << bit)`.
     Doorbell {
         /// The doorbell bit.
         bit: u32,

@@ -28,3 +28,11 @@ pub fn rx_frags() -> bool {
     // SAFETY: Reads a module parameter; no preconditions.
     unsafe { bindings::ntbnet_param_rx_frags() }
 }
+
+/// ntbnet's `poke_msi` test mode: a pending raw write into the peer's MSI
+/// window, `offset << 32 | data`, taken (the parameter reads 0 again); 0
+/// when none is pending, and always in the other modules.
+pub fn take_poke_msi() -> u64 {
+    // SAFETY: Exchanges a module parameter atomically; no preconditions.
+    unsafe { bindings::ntbnet_take_poke_msi() }
+}

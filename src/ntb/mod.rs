@@ -109,6 +109,20 @@ impl Device {
         unsafe { bindings::ntb_port_number(self.as_raw()) }
     }
 
+    /// The Switchtec partition of this NTB, when `ntb_hw_switchtec`
+    /// registered it (Switchtec NTBs have no port numbers of their own).
+    pub fn switchtec_partition(&self) -> Option<u32> {
+        // SAFETY: The device is registered (type invariant).
+        let p = unsafe { bindings::ntbnet_ntb_switchtec_partition(self.as_raw()) };
+        u32::try_from(p).ok()
+    }
+
+    /// The port number of peer `pidx`.
+    pub fn peer_port_number(&self, pidx: i32) -> i32 {
+        // SAFETY: The device is registered (type invariant).
+        unsafe { bindings::ntb_peer_port_number(self.as_raw(), pidx) }
+    }
+
     /// The PCI Device Serial Number of the NTB function, 0 if it has none.
     pub fn pci_dsn(&self) -> u64 {
         // SAFETY: `pdev` is set and outlives the NTB device (see

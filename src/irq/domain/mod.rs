@@ -101,6 +101,28 @@ impl Mode {
     }
 }
 
+/// The module's `allow_unsafe_msi` parameter (defined with `irq_mode`, see
+/// [`Mode::from_param`]; false in modules without it): whether the MSI
+/// backend may be used without interrupt remapping ([`Config::unsafe_msi`]).
+pub fn allow_unsafe_msi_param() -> bool {
+    // SAFETY: Reads a module parameter; no preconditions.
+    unsafe { bindings::ntbnet_allow_unsafe_msi_param() }
+}
+
+/// Whether, and by which IOMMU, the MSI parent domain remaps interrupts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Remap {
+    /// No remapping: a message names a vector of a CPU, and whoever can
+    /// write the MSI range can send any vector (or an NMI, an INIT) to any
+    /// CPU.
+    None,
+    /// Intel VT-d: a message is in remappable format (address bit 4) and
+    /// names an entry of the remapping table that checks the requester ID.
+    Intel,
+    /// AMD-Vi: the data names an entry of the device's own table.
+    Amd,
+}
+
 /// The backend a domain uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -140,6 +162,11 @@ pub struct Config<'a> {
     /// the MSI window); errors are printed regardless. A network driver
     /// passes its message level's `probe` class.
     pub verbose: bool,
+    /// Allow the MSI backend without interrupt remapping (the module's
+    /// `allow_unsafe_msi`, [`allow_unsafe_msi_param`]). Without remapping
+    /// the window onto the MSI range lets the peer send any interrupt to
+    /// this host, so by default such an NTB gets the doorbell backend.
+    pub unsafe_msi: bool,
 }
 
 /// What an [`IrqDomain`] holds for its owner and calls back into.
@@ -180,6 +207,8 @@ enum Hw {
         /// The NTB device whose window is translated (`None`: a PCI device
         /// whose inbound writes arrive untranslated, as in the tests).
         ntb: Option<NtbRef>,
+        /// How the parent remaps interrupts.
+        remap: Remap,
     },
     Doorbell {
         ntb: NtbRef,
@@ -420,11 +449,12 @@ impl<T: Owner> IrqDomain<T> {
         let pdev = unsafe { pci::Device::from_raw((*raw).pdev) };
         if cfg.mode != Mode::Doorbell {
             match Self::ntb_msi_window(ntb, cfg) {
-                Ok((window, widx, parent)) => {
+                Ok((window, widx, parent, remap)) => {
                     let hw = Hw::Msi {
                         window,
                         widx,
                         ntb: Some(NtbRef::new(ntb)),
+                        remap,
                     };
                     let created = Self::create(pdev, parent, hw, cfg.name, cfg.queues, owner);
                     if created.is_err() {
@@ -560,6 +590,15 @@ impl<T: Owner> IrqDomain<T> {
         self.inner.backend()
     }
 
+    /// How the MSI backend's messages are remapped (`None` for the
+    /// doorbell backend).
+    pub fn remap(&self) -> Option<Remap> {
+        match self.inner.hw {
+            Hw::Msi { remap, .. } => Some(remap),
+            Hw::Doorbell { .. } => None,
+        }
+    }
+
     /// The size of the index space.
     pub fn queues(&self) -> u32 {
         self.inner.queues
@@ -638,13 +677,11 @@ impl<T: Owner> IrqDomain<T> {
 
 impl<T: Owner> Drop for IrqDomain<T> {
     fn drop(&mut self) {
-        self.free_all();
-        // SAFETY: Every interrupt of the domain is freed; the domain and its
-        // fwnode are ours (type invariant) and used no more.
-        unsafe {
-            bindings::irq_domain_remove(self.inner.domain());
-            bindings::irq_domain_free_fwnode(self.fwnode);
-        }
+        // Close the door first: once the window no longer reaches the MSI
+        // range (or the doorbell bits are masked), no write of the peer
+        // reaches an interrupt of this domain, and none can reach a vector
+        // or a remapping entry that freeing the interrupts below hands back
+        // to the system.
         match &self.inner.hw {
             Hw::Msi {
                 widx,
@@ -660,6 +697,13 @@ impl<T: Owner> Drop for IrqDomain<T> {
                 unsafe { bindings::ntb_db_set_mask(ntb.ntb, map.mask()) };
             }
             Hw::Msi { ntb: None, .. } => {}
+        }
+        self.free_all();
+        // SAFETY: Every interrupt of the domain is freed; the domain and its
+        // fwnode are ours (type invariant) and used no more.
+        unsafe {
+            bindings::irq_domain_remove(self.inner.domain());
+            bindings::irq_domain_free_fwnode(self.fwnode);
         }
     }
 }

@@ -4,9 +4,11 @@
 //! domain, whose chip captures each composed message for the peer, and the
 //! translation of the last inbound window onto the MSI range.
 
-use super::{errno, Config, Hw, Inner, IrqDomain, Mode, Owner};
+use super::{errno, Config, Hw, Inner, IrqDomain, Mode, Owner, Remap};
 use crate::klib::bindings;
-use crate::klib::irq::index::{MsiWindow, PackedMsg, Trigger, WindowAlign, MAX_QUEUES};
+use crate::klib::irq::index::{
+    MsiWindow, PackedMsg, Trigger, WindowAlign, WindowError, MAX_QUEUES,
+};
 use crate::klib::{ntb, pci};
 use core::sync::atomic::Ordering;
 use kernel::c_str;
@@ -15,6 +17,19 @@ use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
 use kernel::fmt;
 use kernel::prelude::*;
 use kernel::str::CStr;
+/// How an MSI parent domain remaps interrupts.
+fn parent_remap(parent: *mut bindings::irq_domain) -> Remap {
+    // SAFETY: `parent` is a live irq domain (the caller's MSI parent).
+    match unsafe { bindings::ntbnet_msi_parent_remapping(parent) } {
+        1 => Remap::Intel,
+        2 => Remap::Amd,
+        _ => Remap::None,
+    }
+}
+
+/// x86: address bit 4 of a message in Intel's remappable format.
+const DMAR_FORMAT: u64 = 1 << 4;
+
 /// The MSI address range of this machine (x86: the local APIC's 1 MiB at
 /// 0xfee00000), as a window whose offsets are relative to its base: what
 /// [`IrqDomain::new_msi`] takes when inbound writes arrive untranslated.
@@ -29,13 +44,31 @@ impl<T: Owner> Inner<T> {
     /// Stores the message composed for `queue` and reports a change of a
     /// requested queue's trigger. Atomic context.
     pub(super) fn capture(&self, queue: u32, addr: u64, data: u32) {
-        let Hw::Msi { window, widx, .. } = &self.hw else {
+        let Hw::Msi {
+            window,
+            widx,
+            remap,
+            ..
+        } = &self.hw
+        else {
             return;
         };
         let Some(slot) = self.msgs.get(queue as usize) else {
             return;
         };
         let packed = match window.offset(addr) {
+            // Under VT-d a message the peer may write must name a
+            // remapping entry: a compatibility-format one would name a
+            // vector of a CPU.
+            Some(_) if *remap == Remap::Intel && addr & DMAR_FORMAT == 0 => {
+                pr_warn!(
+                    "{}: queue {}: MSI address {:#x} is not in remappable format; not published\n",
+                    &*self.name,
+                    queue,
+                    addr
+                );
+                PackedMsg::NONE
+            }
             Some(off) => PackedMsg::new(off, data),
             None => {
                 pr_warn!(
@@ -94,17 +127,23 @@ impl<T: Owner> IrqDomain<T> {
             window,
             widx,
             ntb: None,
+            remap: parent_remap(parent),
         };
         Self::create(pdev, parent, hw, name, queues, owner)
     }
 
-    /// Checks that an NTB device can do MSI and translates its last
-    /// inbound window onto the MSI range; returns the window, its index and
-    /// the parent domain.
+    /// Checks that an NTB device can do MSI safely and translates its last
+    /// inbound window onto the MSI range, exactly; returns the window, its
+    /// index, the parent domain and how it remaps.
+    ///
+    /// The window lets the peer write this host's interrupt controller
+    /// (Documentation/irq-domain.md, "Safety"), so it must cover the MSI
+    /// range and nothing else, and without interrupt remapping the backend
+    /// is refused unless `cfg.unsafe_msi` allows it.
     pub(super) fn ntb_msi_window(
         ntb: &ntb::Device,
         cfg: &Config<'_>,
-    ) -> Result<(MsiWindow, u32, *mut bindings::irq_domain)> {
+    ) -> Result<(MsiWindow, u32, *mut bindings::irq_domain, Remap)> {
         let forced = cfg.mode == Mode::Msi;
         let name = cfg.name;
         let fail = |e: Error, why: core::fmt::Arguments<'_>| {
@@ -127,6 +166,30 @@ impl<T: Owner> IrqDomain<T> {
                 ENODEV,
                 fmt!("{} has no MSI parent domain", ntb.pci_name()),
             ));
+        }
+        let remap = parent_remap(parent);
+        if remap == Remap::None {
+            if !cfg.unsafe_msi {
+                // A refusal for safety is a warning, not a mere fallback.
+                let why = fmt!(
+                    "no interrupt remapping for {}: through the MSI window the peer could send any interrupt vector to any CPU of this host, NMI and INIT included (allow it for a trusted peer with allow_unsafe_msi=1)",
+                    ntb.pci_name()
+                );
+                if forced {
+                    pr_err!("{}: MSI backend refused: {}\n", name, why);
+                } else {
+                    pr_warn!(
+                        "{}: MSI backend refused: {}; using the doorbell backend\n",
+                        name,
+                        why
+                    );
+                }
+                return Err(EPERM);
+            }
+            pr_warn!(
+                "{}: MSI backend without interrupt remapping (allow_unsafe_msi=1): the peer can send any interrupt vector to any CPU of this host\n",
+                name
+            );
         }
         let (mut base, mut size) = (0u64, 0u64);
         // SAFETY: Both outputs are valid.
@@ -180,15 +243,20 @@ impl<T: Owner> IrqDomain<T> {
                 fmt!("window {}: no alignment ({})", widx, ret),
             ));
         }
-        let window = MsiWindow::place(base, size, &align).map_err(|_| {
+        let window = MsiWindow::place(base, size, &align).map_err(|e| {
+            let what = match e {
+                WindowError::NotExact => "cannot cover exactly (it would expose addresses outside)",
+                _ => "cannot reach",
+            };
             fail(
                 ERANGE,
                 fmt!(
-                    "window {} (align {:#x}, size align {:#x}, max {:#x}) cannot reach the MSI range {:#x}+{:#x}",
+                    "window {} (align {:#x}, size align {:#x}, max {:#x}) {} the MSI range {:#x}+{:#x}",
                     widx,
                     align.addr_align,
                     align.size_align,
                     align.size_max,
+                    what,
                     base,
                     size
                 ),
@@ -211,14 +279,19 @@ impl<T: Owner> IrqDomain<T> {
         }
         if cfg.verbose {
             pr_info!(
-                "{}: MSI backend: window {} translated onto {:#x}+{:#x}\n",
+                "{}: MSI backend: window {} translated onto {:#x}+{:#x}, interrupts {}\n",
                 name,
                 widx,
                 window.base,
-                window.size
+                window.size,
+                match remap {
+                    Remap::Intel => "remapped (VT-d)",
+                    Remap::Amd => "remapped (AMD-Vi)",
+                    Remap::None => "not remapped",
+                }
             );
         }
-        Ok((window, widx, parent))
+        Ok((window, widx, parent, remap))
     }
 }
 

@@ -10,18 +10,37 @@ use kernel::error::to_result;
 use kernel::ffi::{c_int, c_void};
 use kernel::prelude::*;
 
-/// A peer's trigger, resolved on this side: a mapped 32-bit register and the
-/// value to write to raise the peer's interrupt; unmapped on drop.
+/// A peer's trigger, resolved on this side: a mapped 32-bit register of a
+/// memory window and the value to write (MSI), or the doorbell bits to
+/// ring (doorbell); unmapped on drop.
+///
+/// A doorbell is rung with `ntb_peer_db_set()`, the NTB driver's own
+/// register write, rather than through `ntb_peer_db_addr()`: 6.12's
+/// `ntb_hw_switchtec` computes that address from the doorbell register's
+/// contents instead of its address (`(unsigned long)mmio_peer_dbmsg->odb`
+/// reads the register), and its value does not fit the 32-bit write it
+/// announces on one of the two partitions.
 ///
 /// # Invariants
 ///
-/// `addr` maps 4 bytes of MMIO until drop.
-pub struct PeerTrigger {
-    addr: *mut c_void,
-    data: u32,
+/// `Mmio`: `addr` maps 4 bytes of MMIO until drop. `Doorbell`: `ntb` is a
+/// registered NTB device for as long as this lives (the caller's promise
+/// in [`PeerTrigger::new`]).
+pub struct PeerTrigger(How);
+
+enum How {
+    Mmio {
+        addr: *mut c_void,
+        data: u32,
+    },
+    Doorbell {
+        ntb: *mut bindings::ntb_dev,
+        bits: u64,
+    },
 }
 
-// SAFETY: One MMIO write, from any thread.
+// SAFETY: One MMIO write or one call of the NTB driver's `peer_db_set`
+// (which drivers make callable from any context), from any thread.
 unsafe impl Send for PeerTrigger {}
 // SAFETY: See above.
 unsafe impl Sync for PeerTrigger {}
@@ -29,11 +48,12 @@ unsafe impl Sync for PeerTrigger {}
 impl PeerTrigger {
     /// Resolves `trigger`, as the peer published it, on NTB device `ntb`:
     /// an MSI trigger through outbound window `window` (checked against
-    /// its size), a doorbell trigger with `ntb_peer_db_addr()`. The NTB
-    /// must outlive the result (drop it in the client's `remove`).
+    /// its size), a doorbell trigger as its bit (checked against the valid
+    /// doorbell bits). The NTB must outlive the result (drop it in the
+    /// client's `remove`).
     pub fn new(ntb: &ntb::Device, trigger: &Trigger) -> Result<Self> {
         let raw = ntb.as_raw();
-        let (phys, data) = match *trigger {
+        match *trigger {
             Trigger::Msi {
                 window,
                 offset,
@@ -47,43 +67,46 @@ impl PeerTrigger {
                 if u64::from(offset) + 4 > size {
                     return Err(ERANGE);
                 }
-                (base + u64::from(offset), data)
+                // SAFETY: `base + offset` is a register of the NTB's window
+                // BAR; `ioremap` returns NULL on failure.
+                let addr = unsafe { bindings::ioremap(base + u64::from(offset), 4) };
+                if addr.is_null() {
+                    return Err(ENOMEM);
+                }
+                // INVARIANT: `addr` maps 4 bytes.
+                Ok(Self(How::Mmio { addr, data }))
             }
             Trigger::Doorbell { bit } => {
-                let (mut addr, mut size, mut data) = (0, 0, 0);
-                // SAFETY: The device is registered; the outputs are valid.
-                to_result(unsafe {
-                    bindings::ntb_peer_db_addr(raw, &mut addr, &mut size, &mut data, bit as c_int)
-                })?;
-                if size != 4 {
+                // SAFETY: The device is registered.
+                let valid = unsafe { bindings::ntb_db_valid_mask(raw) };
+                let bits = 1u64.checked_shl(bit).unwrap_or(0);
+                if bits == 0 || valid & bits == 0 {
                     return Err(errno(bindings::EOPNOTSUPP));
                 }
-                (
-                    addr,
-                    u32::try_from(data).map_err(|_| errno(bindings::EOPNOTSUPP))?,
-                )
+                // INVARIANT: The caller keeps the device registered.
+                Ok(Self(How::Doorbell { ntb: raw, bits }))
             }
-        };
-        // SAFETY: `phys` is a register of the NTB's BARs (a window or the
-        // doorbell register); `ioremap` returns NULL on failure.
-        let addr = unsafe { bindings::ioremap(phys, 4) };
-        if addr.is_null() {
-            return Err(ENOMEM);
         }
-        // INVARIANT: `addr` maps 4 bytes.
-        Ok(Self { addr, data })
     }
 
     /// Raises the peer's interrupt: one posted write.
     pub fn fire(&self) {
-        // SAFETY: `addr` maps 4 bytes of MMIO (type invariant).
-        unsafe { bindings::iowrite32(self.data, self.addr) }
+        match self.0 {
+            // SAFETY: `addr` maps 4 bytes of MMIO (type invariant).
+            How::Mmio { addr, data } => unsafe { bindings::iowrite32(data, addr) },
+            How::Doorbell { ntb, bits } => {
+                // SAFETY: `ntb` is registered (type invariant).
+                let _ = unsafe { bindings::ntb_peer_db_set(ntb, bits) };
+            }
+        }
     }
 }
 
 impl Drop for PeerTrigger {
     fn drop(&mut self) {
-        // SAFETY: `addr` was mapped by `ioremap` (type invariant).
-        unsafe { bindings::iounmap(self.addr) }
+        if let How::Mmio { addr, .. } = self.0 {
+            // SAFETY: `addr` was mapped by `ioremap` (type invariant).
+            unsafe { bindings::iounmap(addr) }
+        }
     }
 }

@@ -35,18 +35,42 @@ fn page_aligned() {
 }
 
 #[test]
-fn coarse_address_alignment() {
-    // A window that must start on a 16 MiB boundary.
-    let w = MsiWindow::place(MSI_BASE, MSI_SIZE, &align(1 << 24, 4096, 0)).unwrap();
-    assert_eq!(w.base, 0xfe00_0000);
-    assert_eq!(w.size, 0xf0_0000);
-    assert_eq!(w.offset(0xfee0_1000), Some(0xe0_1000));
+fn coarse_address_alignment_is_refused() {
+    // A window that must start on a 16 MiB or 4 MiB boundary would start
+    // below 0xfee00000 and expose the IOAPIC, HPET and whatever else lies
+    // there: refused.
+    for a in [1 << 24, 1 << 22] {
+        assert_eq!(
+            MsiWindow::place(MSI_BASE, MSI_SIZE, &align(a, 4096, 0)),
+            Err(WindowError::NotExact)
+        );
+    }
+    // 1 MiB alignment is exact.
+    let w = MsiWindow::place(MSI_BASE, MSI_SIZE, &align(1 << 20, 1 << 20, 0)).unwrap();
+    assert_eq!(
+        w,
+        MsiWindow {
+            base: MSI_BASE,
+            size: MSI_SIZE
+        }
+    );
 }
 
 #[test]
-fn size_rounded_up() {
-    let w = MsiWindow::place(MSI_BASE, MSI_SIZE, &align(4096, 1 << 21, 0)).unwrap();
-    assert_eq!(w.size, 1 << 21);
+fn size_rounded_past_the_range_is_refused() {
+    // The smallest translatable size, 2 MiB (a Switchtec LUT window of
+    // that size: both alignments are its size), would cover 1 MiB above
+    // the range.
+    for a in [4096, 1 << 21] {
+        assert_eq!(
+            MsiWindow::place(MSI_BASE, MSI_SIZE, &align(a, 1 << 21, 0)),
+            Err(WindowError::NotExact)
+        );
+    }
+    // A size alignment that does not divide the range: the window stops
+    // at the last aligned size inside it.
+    let w = MsiWindow::place(MSI_BASE, 0x3000, &align(4096, 0x2000, 0)).unwrap();
+    assert_eq!(w.size, 0x2000);
 }
 
 #[test]
@@ -66,9 +90,9 @@ fn size_max_cuts_the_range() {
 
 #[test]
 fn cannot_reach() {
-    // 16 MiB alignment but at most 1 MiB: the window ends before the range.
+    // Nothing translatable.
     assert_eq!(
-        MsiWindow::place(MSI_BASE, MSI_SIZE, &align(1 << 24, 4096, 1 << 20)),
+        MsiWindow::place(MSI_BASE, MSI_SIZE, &align(4096, 4096, 2)),
         Err(WindowError::TooSmall)
     );
     assert_eq!(
@@ -103,8 +127,10 @@ fn bad_alignment() {
 }
 
 proptest! {
-    /// A placed window obeys the rules and covers the start of the range;
-    /// every offset it gives lands back on the address.
+    /// A placed window obeys the rules, covers the start of the range and
+    /// nothing outside it; every offset it gives lands back on the
+    /// address. A refusal for inexactness is right: no aligned window
+    /// starts at the range's base, or none fits inside it.
     #[test]
     fn obeys_rules(
         base in 0u64..1 << 40,
@@ -120,11 +146,15 @@ proptest! {
             prop_assert_eq!(w.size % (1 << s), 0);
             prop_assert!(max == 0 || w.size <= max);
             prop_assert!(w.size <= 1 << 32);
-            prop_assert!(w.base <= base && w.base + w.size >= base + 4);
+            prop_assert_eq!(w.base, base);
+            prop_assert!(w.size >= 4 && w.size <= size);
             if let Some(off) = w.offset(addr) {
                 prop_assert_eq!(w.base + u64::from(off), addr);
                 prop_assert!(u64::from(off) + 4 <= w.size);
             }
+        } else if MsiWindow::place(base, size, &al) == Err(WindowError::NotExact) {
+            let room = if max == 0 { size } else { size.min(max) };
+            prop_assert!(base % (1 << a) != 0 || room < (1 << s));
         }
     }
 }
