@@ -76,6 +76,10 @@ pub const ATTACKS: &[(&str, &str)] = &[
         "max-frame-small",
         "a max_frame offer of 1000, below the victim's MTU, held",
     ),
+    (
+        "small-outbound",
+        "lays out only 4 MiB of the victim's window (SP_OUTBOUND), as a smaller BAR would",
+    ),
 ];
 
 pub fn by_name(name: &str) -> Option<usize> {
@@ -231,6 +235,10 @@ impl Attack {
                 p.offer.max_frame = 1000;
                 p.restart();
             }
+            "small-outbound" => {
+                p.outbound_limit = Some(4 << 20);
+                p.restart();
+            }
             _ => {}
         }
     }
@@ -299,7 +307,7 @@ impl Attack {
                     window: p.spad(SP_WINDOW),
                     irq: p.spad(SP_IRQ),
                 };
-                if let Ok(ag) = agree(&default, &theirs, p.vm_window().1) {
+                if let Ok(ag) = agree(&default, &theirs, p.vm_window().1, p.my_window().1) {
                     h = ag.theirs.header();
                 }
                 change(&mut h);
@@ -371,6 +379,7 @@ impl Attack {
         p.link_enable = true;
         p.negotiate = true;
         p.header_override = None;
+        p.outbound_limit = None;
         p.offer = default_offer(p);
         p.triggers = (0..p.offer.queues)
             .map(|q| Trigger::Doorbell { bit: q }.to_words())
@@ -382,7 +391,7 @@ impl Attack {
             "port-session" | "port-heartbeat" | "port-link-enable" => {}
             "ethertypes" | "gso-tiny-mss" | "flood-max" | "desc-garbage" | "irq-storm" => {}
             "prod-jump" | "cons-garbage" => self.restore_indices(p),
-            "max-frame-small" => p.restart(),
+            "max-frame-small" | "small-outbound" => p.restart(),
             _ => p.restart(),
         }
     }

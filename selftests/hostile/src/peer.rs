@@ -111,6 +111,9 @@ pub struct Peer {
     /// Header this peer writes into the victim's window, if not the
     /// agreed one (an attack).
     pub header_override: Option<Header>,
+    /// Pretend that the outbound mapping onto the victim's window is this
+    /// small (`SP_OUTBOUND`), as a Switchtec host with a smaller BAR would.
+    pub outbound_limit: Option<u64>,
     /// Port block knobs.
     pub port_heartbeat_on: bool,
     pub link_enable: bool,
@@ -207,6 +210,7 @@ impl Peer {
             offer,
             triggers,
             header_override: None,
+            outbound_limit: None,
             port_heartbeat_on: true,
             link_enable: true,
             negotiate: true,
@@ -262,6 +266,22 @@ impl Peer {
 
     pub fn vm_window(&self) -> (u64, u64) {
         (self.iv.window(self.vm, 0), self.iv.window_size(self.vm, 0))
+    }
+
+    /// How much of the victim's window this peer reaches.
+    pub fn outbound(&self) -> u64 {
+        let full = self.vm_window().1;
+        self.outbound_limit.map_or(full, |l| l.min(full))
+    }
+
+    /// How much of this peer's window the victim says it reaches
+    /// (`SP_OUTBOUND`, 0 = all of it), at most the window.
+    fn vm_outbound(&self, w: &[u32; 64]) -> u64 {
+        let (_, mine) = self.my_window();
+        match w[SP_OUTBOUND] as u64 * WINDOW_PAGE {
+            0 => mine,
+            o => o.min(mine),
+        }
     }
 
     pub fn vm_spad_write(&self, idx: usize, v: u32) {
@@ -367,6 +387,8 @@ impl Peer {
         {
             self.vm_spad_write(SP_VERSION + i, v);
         }
+        let outbound = self.outbound_limit.map_or(0, |l| (l / WINDOW_PAGE) as u32);
+        self.vm_spad_write(SP_OUTBOUND, outbound);
         for (q, t) in self.triggers.iter().enumerate() {
             for (w, v) in t.iter().enumerate() {
                 let idx = SP_TRIGGER + 3 * q + w;
@@ -447,7 +469,7 @@ impl Peer {
         };
         // Step 4.
         if w[SP_CLEAN] == self.s && !self.header_written {
-            match agree(&self.offer, &theirs, self.vm_window().1) {
+            match agree(&self.offer, &theirs, self.outbound(), self.vm_outbound(&w)) {
                 Ok(ag) => {
                     let (base, _) = self.vm_window();
                     let h = self.header_override.unwrap_or_else(|| ag.theirs.header());
@@ -509,7 +531,7 @@ impl Peer {
     }
 
     fn start_data(&mut self, theirs: &Offer, w: &[u32; 64]) -> Result<DataPath, String> {
-        let ag = agree(&self.offer, theirs, self.vm_window().1)
+        let ag = agree(&self.offer, theirs, self.outbound(), self.vm_outbound(w))
             .map_err(|e| format!("cannot agree: {e}"))?;
         let (base, size) = self.my_window();
         let mut hb = [0u8; 64];

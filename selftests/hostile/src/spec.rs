@@ -49,6 +49,9 @@ pub const SP_ACK: usize = 8;
 pub const SP_CLEAN: usize = 9;
 pub const SP_READY: usize = 10;
 pub const SP_SESSION: usize = 11;
+/// How much of the reader's window the writer reaches, in pages; 0 = all
+/// (reserved and zero before this word was added: the same meaning).
+pub const SP_OUTBOUND: usize = 12;
 pub const SP_TRIGGER: usize = 16;
 /// `SP_IRQ`'s kind (high byte): trigger descriptors follow.
 pub const IRQ_KIND_TRIGGERS: u32 = 2;
@@ -545,9 +548,10 @@ pub struct Agreement {
     pub theirs: Layout,
 }
 
-/// `negotiate::agree` from this host's offer `l`, the peer's `r` and the
-/// size of the outbound mapping onto the peer's window.
-pub fn agree(l: &Offer, r: &Offer, outbound: u64) -> Result<Agreement, &'static str> {
+/// `negotiate::agree` from this host's offer `l`, the peer's `r`, how much
+/// of the peer's window this host reaches (`outbound`) and how much of
+/// this host's window the peer reaches (`inbound`).
+pub fn agree(l: &Offer, r: &Offer, outbound: u64, inbound: u64) -> Result<Agreement, &'static str> {
     if r.version >> 16 != 0x4e54 || (r.version >> 8) & 0xff != VERSION_MAJOR as u32 {
         return Err("version");
     }
@@ -562,7 +566,7 @@ pub fn agree(l: &Offer, r: &Offer, outbound: u64) -> Result<Agreement, &'static 
     let max_frame = l.max_frame.min(r.max_frame);
     let features = l.features & r.features & FEATURES_KNOWN;
     let mine = Layout::fit(
-        l.window as u64 * WINDOW_PAGE,
+        (l.window as u64 * WINDOW_PAGE).min(inbound),
         queues,
         entries,
         max_frame,
@@ -786,12 +790,16 @@ mod tests {
             irq: 2 << 24 | 2,
             ..l
         };
-        let a = agree(&l, &r, 16 << 20).expect("agrees");
+        let a = agree(&l, &r, 16 << 20, 15 << 20).expect("agrees");
         assert_eq!(
             (a.mine.queues, a.mine.entries, a.mine.features),
             (2, 256, 1)
         );
         assert!(a.theirs.size() <= 16 << 20 && a.mine.size() <= 15 << 20);
+        // Unequal reach: each side lays out what the writer reaches.
+        let small = agree(&l, &r, 4 << 20, 2 << 20).expect("agrees");
+        assert!(small.theirs.size() <= 4 << 20 && small.theirs.size() > 3 << 20);
+        assert!(small.mine.size() <= 2 << 20 && small.mine.size() > 1 << 20);
         assert_eq!(
             agree(
                 &l,
@@ -799,6 +807,7 @@ mod tests {
                     irq: 1 << 24 | 2,
                     ..r
                 },
+                1 << 24,
                 1 << 24
             ),
             Err("irq")
@@ -810,6 +819,7 @@ mod tests {
                     version: 0x4e54_0200,
                     ..r
                 },
+                1 << 24,
                 1 << 24
             ),
             Err("version")
