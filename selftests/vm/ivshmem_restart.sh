@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# vm-args: -n 2 -t 420 --restart 1@45
+# vm-args: -n 2 -t 600 --restart 1@/restart:ready
 #
 # The virtual NTB survives its peers: with ntb_transport and ntb_netdev
 # carrying pings, (A) host1 unloads and reloads ntb_hw_ivshmem, (B) host0
@@ -52,7 +52,13 @@ elif [ "$BOOT" = 0 ]; then
 	sleep 2
 	ktap_check "restart: reload" up
 	ktap_check "restart: traffic after reload" pings
-	# Host0 reloads next; then vm.sh kills this VM.
+	# Host0 reloads next (the link goes down and comes back); then this
+	# VM is ready to die: vm.sh kills it on the line below, whatever the
+	# load (a fixed delay killed it too early on a busy machine).
+	wait_for 120 carrier 0
+	wait_for 120 carrier 1
+	pings
+	echo restart:ready
 	sleep 600
 else
 	ktap_plan 3
