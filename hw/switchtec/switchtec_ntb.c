@@ -249,7 +249,7 @@ static void gas_setq(SwitchtecNtb *s, hwaddr off, uint64_t val)
     stq_le_p(s->gas + off, val);
 }
 
-/* ---- interrupts ---------------------------------------------------------- */
+/* ---- interrupts ---- */
 
 static void swt_notify(SwitchtecNtb *s, unsigned vector)
 {
@@ -319,7 +319,7 @@ static void swt_link_event(SwitchtecNtb *s)
     }
 }
 
-/* ---- the link to the peer's QEMU ----------------------------------------- */
+/* ---- the link to the peer's QEMU ---- */
 
 static void swt_send(SwitchtecNtb *s, uint32_t type, const void *payload,
                      int *fd)
@@ -415,7 +415,7 @@ static void swt_send_window(SwitchtecNtb *s, unsigned w)
     }
 }
 
-/* ---- windows of this function's BARs --------------------------------------- */
+/* ---- windows of this function's BARs ---- */
 
 static void swt_unmap_window(SwitchtecNtb *s, unsigned w)
 {
@@ -534,7 +534,7 @@ static const MemoryRegionOps swt_bar_ops = {
     .impl = { .min_access_size = 1, .max_access_size = 8 },
 };
 
-/* ---- the peer comes and goes ---------------------------------------------- */
+/* ---- the peer comes and goes ---- */
 
 static void swt_peer_ram_finalize(Object *obj)
 {
@@ -896,7 +896,7 @@ static void swt_chr_event(void *opaque, QEMUChrEvent event)
     }
 }
 
-/* ---- NTB control blocks: the partition_op state machine -------------------- */
+/* ---- NTB control blocks: the partition_op state machine ---- */
 
 /*
  * The windows partition @p's control block describes, and the errors
@@ -1068,7 +1068,7 @@ static void swt_ctrl_write(SwitchtecNtb *s, unsigned p, hwaddr off,
     }
 }
 
-/* ---- doorbells and messages -------------------------------------------------- */
+/* ---- doorbells and messages ---- */
 
 static void swt_dbmsg_write(SwitchtecNtb *s, hwaddr off, uint64_t val,
                             uint64_t mask)
@@ -1117,7 +1117,7 @@ static void swt_dbmsg_write(SwitchtecNtb *s, hwaddr off, uint64_t val,
     }
 }
 
-/* ---- MRPC ---------------------------------------------------------------------- */
+/* ---- MRPC ---- */
 
 static void swt_mrpc_cmd(SwitchtecNtb *s, uint32_t cmd)
 {
@@ -1144,7 +1144,7 @@ static void swt_mrpc_cmd(SwitchtecNtb *s, uint32_t cmd)
     }
 }
 
-/* ---- the GAS ------------------------------------------------------------------- */
+/* ---- the GAS ---- */
 
 static uint64_t swt_gas_read(void *opaque, hwaddr addr, unsigned size)
 {
@@ -1306,7 +1306,7 @@ static void swt_gas_init(SwitchtecNtb *s)
     }
 }
 
-/* ---- the device -------------------------------------------------------------- */
+/* ---- the device ---- */
 
 static void swt_realize(PCIDevice *pdev, Error **errp)
 {
