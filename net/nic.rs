@@ -16,6 +16,7 @@ use crate::klib::io::coherent::Coherent;
 use crate::klib::io::mmio::IoMemWc;
 use crate::klib::kern::barrier::mb;
 use crate::klib::kern::once::OnceBox;
+use crate::klib::kern::params;
 use crate::klib::kern::random;
 use crate::klib::kern::timer::{Timer, TimerCallback};
 use crate::klib::kern::work::DelayedWork;
@@ -287,7 +288,7 @@ impl Nic {
                 peer_silent: AtomicBool::new(false),
                 heartbeat: Heartbeat::default(),
                 stats: LinkStats::default(),
-                msg: MsgLevel::new(MsgLevel::DEFAULT),
+                msg: MsgLevel::new(MsgLevel::from_debug(params::debug(), MsgLevel::DEFAULT)),
             }),
             GFP_KERNEL,
         )?;

@@ -10,6 +10,19 @@
 #define NTBNET_TRACEPOINTS
 #include "../src/bindings/helpers.c"
 
+/*
+ * The message level at probe (netif_msg_init() semantics, as e1000 and
+ * most NIC drivers' `debug`); `ethtool -s ntb0 msglvl` changes it later.
+ */
+static int debug = -1;
+module_param(debug, int, 0444);
+MODULE_PARM_DESC(debug, "Message level at probe: -1 drv, probe and link (default), 0 none, N the first N classes of ethtool's msglvl list (16 all)");
+
+int ntbnet_param_debug(void)
+{
+	return debug;
+}
+
 #define CREATE_TRACE_POINTS
 #include "ntbnet_trace.h"
 

@@ -182,4 +182,10 @@ lastup() { dmesg | grep 'ntb0: link up' | tail -n 1 | grep -q 'link up: 2 queues
 ktap_check "tuning: the link runs 2 queues, 512 descriptors" wait_for 30 lastup
 ntb_barrier 7051
 ktap_check "rmmod ntbnet" rmmod ntbnet
+# The level at load: the debug parameter (netif_msg_init), 0 = silent.
+n=$(dmesg | grep -c 'ntbnet: ntb0: .* up to [0-9]* queues')
+modprobe ntbnet debug=0
+ktap_check "modprobe ntbnet debug=0: message level 0, no probe message" sh -c \
+	"$ETHTOOL ntb0 | grep -q 'Current message level: 0x00000000' && [ \$(dmesg | grep -c 'ntbnet: ntb0: .* up to [0-9]* queues') = $n ]"
+rmmod ntbnet
 ktap_finished

@@ -481,6 +481,11 @@ bool ntbnet_param_rx_frags(void)
  * get these no-ops.
  */
 #ifndef NTBNET_TRACEPOINTS
+int ntbnet_param_debug(void)
+{
+	return -1;
+}
+
 void ntbnet_trace_tx_publish(const struct net_device *dev, u16 queue, u32 prod,
 			     u32 frames, bool kick)
 {

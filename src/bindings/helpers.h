@@ -70,6 +70,8 @@ const char *ntbnet_irq_mode_param(void);
 bool ntbnet_allow_unsafe_msi_param(void);
 u64 ntbnet_take_poke_msi(void);
 
+/* ntbnet's `debug` parameter (net/ntbnet_helpers.c); -1 in the others. */
+int ntbnet_param_debug(void);
 /* ntbnet's tracepoints (net/ntbnet_trace.h); no-ops in the other modules. */
 void ntbnet_trace_tx_publish(const struct net_device *dev, u16 queue, u32 prod,
 			     u32 frames, bool kick);

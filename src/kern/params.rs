@@ -36,3 +36,11 @@ pub fn take_poke_msi() -> u64 {
     // SAFETY: Exchanges a module parameter atomically; no preconditions.
     unsafe { bindings::ntbnet_take_poke_msi() }
 }
+
+/// ntbnet's `debug` parameter, the message level at probe as
+/// `netif_msg_init()` reads it (-1: the driver's default); -1 in the other
+/// modules.
+pub fn debug() -> i32 {
+    // SAFETY: Reads a module parameter; no preconditions.
+    unsafe { bindings::ntbnet_param_debug() }
+}

@@ -46,6 +46,19 @@ impl MsgLevel {
     /// driver, probe and link messages.
     pub const DEFAULT: u32 = Self::DRV | Self::PROBE | Self::LINK;
 
+    /// The level a `debug` module parameter asks for, as `netif_msg_init()`
+    /// reads it: below 0 (or 32 and above) `default`, 0 nothing, N the
+    /// first N classes.
+    pub const fn from_debug(debug: i32, default: u32) -> u32 {
+        if debug < 0 || debug >= 32 {
+            default
+        } else if debug == 0 {
+            0
+        } else {
+            (1u32 << debug) - 1
+        }
+    }
+
     /// A level with `bits` enabled.
     pub const fn new(bits: u32) -> Self {
         Self(core::sync::atomic::AtomicU32::new(bits))
