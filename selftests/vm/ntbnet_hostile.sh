@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# vm-args: -n 1 -t 420 --host-peer $BUILD/ntbnet-hostile
+# vm-args: -n 1 -t 600 --host-peer $BUILD/ntbnet-hostile
 #
 # ntbnet against a hostile peer: one VM, and on the host the project's own
 # peer (selftests/hostile, written from the ring protocol's document) as
