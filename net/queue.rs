@@ -14,6 +14,7 @@ use crate::klib::irq::domain::PeerTrigger;
 use crate::klib::kern::barrier::{mb, rmb, wmb};
 use crate::klib::kern::params;
 use crate::klib::net::napi::{self, Napi};
+use crate::klib::net::page_pool::PagePool;
 use crate::klib::net::skb::{SkBuff, TcpGso};
 use crate::klib::net::{self, trace, TxQueue, TxResult};
 use crate::nic::Windows;
@@ -31,12 +32,20 @@ use kernel::sync::{Arc, SpinLock};
 /// `NETIF_F_RXCSUM`: the user lets the driver trust verified checksums.
 const RXCSUM: u64 = 1 << crate::klib::bindings::NETIF_F_RXCSUM_BIT;
 
-/// Bytes of a frame received into the head when the frame goes into page
+/// Bytes of a frame received into the skb's head, the rest going into
 /// fragments: room for the headers GRO and the stack parse.
 const RX_HEAD: u32 = 256;
 
-/// A page, the size of a receive fragment.
+/// A page, the size of a receive fragment without the page pool.
 const PAGE_SIZE: u32 = kernel::page::PAGE_SIZE as u32;
+
+/// The receive page pool's pages: 64 KiB, room for the largest frame
+/// (`ring::MAX_FRAME` less the head), shared by smaller ones.
+const RX_POOL_ORDER: u32 = 4;
+
+/// Pages the receive pool keeps for reuse, at most: what sockets hold
+/// between the driver and the reader comes back to it.
+const RX_POOL_PAGES: u32 = 128;
 
 /// Room for a VLAN tag on top of the MTU when deciding whether the next
 /// frame fits.
@@ -81,6 +90,8 @@ pub(crate) struct RxState {
     out_base: usize,
     /// How to raise the peer's interrupt for this queue.
     kick: Arc<PeerTrigger>,
+    /// Receive memory (`None`: order-0 pages only).
+    pool: Option<PagePool>,
 }
 
 impl TxState {
@@ -123,6 +134,7 @@ impl RxState {
             in_base: queue_base(local, q)?,
             out_base: queue_base(peer, q)?,
             kick,
+            pool: PagePool::new(RX_POOL_ORDER, local.queue().entries().min(RX_POOL_PAGES)).ok(),
         })
     }
 }
@@ -477,28 +489,31 @@ impl Queue {
     }
 
     /// Copies a frame of `len` bytes at `src` in the window into a new skb:
-    /// into its head when the allocator has that much contiguous memory
-    /// (one copy, the cheapest to parse: measured 1.4 times the throughput
-    /// of fragments with 64 KiB frames), else the first [`RX_HEAD`] bytes
-    /// (the headers) into the head and the rest into page fragments, so
-    /// that a fragmented memory never costs a frame.
-    fn copy_out(napi: &Napi<Self>, rx: &RxState, src: usize, len: u32) -> Option<SkBuff> {
+    /// the first [`RX_HEAD`] bytes (the headers GRO and the stack parse)
+    /// into a small head, the rest into one fragment of the queue's page
+    /// pool, so that the skb's truesize is about its length (a linear skb
+    /// of a 64 KiB frame is a 128 KiB allocation, which halves what a
+    /// socket's receive buffer holds). Without pool memory (or in the
+    /// `rx_frags` test mode), into order-0 pages, so that a fragmented
+    /// memory never costs a frame.
+    fn copy_out(napi: &Napi<Self>, rx: &mut RxState, src: usize, len: u32) -> Option<SkBuff> {
         let inbound = &rx.win.inbound;
-        let linear = if params::rx_frags() {
-            None
-        } else {
-            napi.alloc_skb(len)
-        };
-        if let Some(mut skb) = linear {
-            return skb
-                .put_with(len, |dst| inbound.read_into(src, dst))
-                .ok()
-                .map(|()| skb);
-        }
         let head = len.min(RX_HEAD);
         let mut skb = napi.alloc_skb(head)?;
         skb.put_with(head, |dst| inbound.read_into(src, dst)).ok()?;
         let mut off = head;
+        if off == len {
+            return Some(skb);
+        }
+        if !params::rx_frags() {
+            if let Some(mut frag) = rx.pool.as_mut().and_then(|p| p.alloc_frag(len - off)) {
+                inbound
+                    .read_into(src + off as usize, frag.as_uninit_mut())
+                    .ok()?;
+                skb.append_frag(frag).ok()?;
+                return Some(skb);
+            }
+        }
         while off < len {
             let n = (len - off).min(PAGE_SIZE);
             let at = src + off as usize;
@@ -511,7 +526,7 @@ impl Queue {
 
     /// Copies one validated frame out of the window into a new skb and
     /// hands it to GRO.
-    fn receive(&self, napi: &Napi<Self>, rx: &RxState, frame: RxFrame) {
+    fn receive(&self, napi: &Napi<Self>, rx: &mut RxState, frame: RxFrame) {
         let dev = napi.dev();
         let src = rx.in_base + rx.ring.layout().data_off() as usize + frame.off as usize;
         let Some(mut skb) = Self::copy_out(napi, rx, src, frame.len) else {

@@ -5,8 +5,8 @@
 # ntbnet: 1 GiB of random data through one TCP connection (host 1 to host
 # 0, MTU 9000: GSO frames of up to 64 KiB), its MD5 computed on both ends
 # and compared on both ends. Halfway, the receiver switches to receiving
-# into page fragments (the rx_frags test mode: the path taken when memory
-# is too fragmented for linear skbs). The sender is CPU-bound (md5sum and
+# into order-0 pages (the rx_frags test mode: the path taken when the
+# receive page pool has no memory). The sender is CPU-bound (md5sum and
 # nc under TCG): 1 GiB takes a few minutes.
 . /extra/lib.sh
 ktap_plan 6

@@ -29,5 +29,6 @@
 #include <linux/timer.h>
 #include <linux/workqueue.h>
 #include <net/sock.h>
+#include <net/page_pool/helpers.h>
 
 #include "helpers.h"

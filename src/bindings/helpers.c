@@ -220,6 +220,60 @@ u16 ntbnet_netdev_pick_tx(struct net_device *dev, struct sk_buff *skb,
 }
 
 /*
+ * Page pools for receive fragments: no DMA mapping (the CPU copies into
+ * them), recycled through the pool's ring. NULL rather than an ERR_PTR.
+ */
+struct page_pool *ntbnet_page_pool_create(unsigned int order, unsigned int size)
+{
+	struct page_pool_params pp = {
+		.order = order,
+		.pool_size = size,
+		.nid = NUMA_NO_NODE,
+	};
+	struct page_pool *pool = page_pool_create(&pp);
+
+	return IS_ERR(pool) ? NULL : pool;
+}
+
+/*
+ * A fragment of at least len bytes: its page, offset, truesize (the
+ * aligned size the pool reserved) and address (page_address() is a
+ * macro).
+ */
+struct page *ntbnet_page_pool_alloc_frag(struct page_pool *pool,
+					 unsigned int len, unsigned int *off,
+					 unsigned int *truesize, void **addr)
+{
+	struct page *page = page_pool_dev_alloc_frag(pool, off, len);
+
+	if (!page)
+		return NULL;
+	*truesize = ALIGN(len, max_t(unsigned int, dma_get_cache_alignment(),
+				     __alignof__(struct skb_shared_info)));
+	*addr = page_address(page) + *off;
+	return page;
+}
+
+void ntbnet_page_pool_destroy(struct page_pool *pool)
+{
+	page_pool_destroy(pool);
+}
+
+void ntbnet_page_pool_put_frag(struct page_pool *pool, struct page *page)
+{
+	page_pool_put_page(pool, page, -1, false);
+}
+
+/* A pool fragment as the skb's next fragment, recycled when freed. */
+void ntbnet_skb_add_pool_frag(struct sk_buff *skb, struct page *page,
+			      unsigned int off, unsigned int len,
+			      unsigned int truesize)
+{
+	skb_add_rx_frag(skb, skb_shinfo(skb)->nr_frags, page, off, len, truesize);
+	skb_mark_for_recycle(skb);
+}
+
+/*
  * TCP segmentation offload (skb_shinfo() is a macro). Returns 0 for a
  * packet without GSO, 1 for TCP over IPv4 or IPv6 (with *mss, *v6, *ecn),
  * -EINVAL for any other GSO type.
@@ -433,7 +487,7 @@ module_param(hang, bool, 0644);
 MODULE_PARM_DESC(hang, "test mode: stop the link work and the heartbeat, as a hung host (default: off)");
 static bool rx_frags;
 module_param(rx_frags, bool, 0644);
-MODULE_PARM_DESC(rx_frags, "test mode: receive every frame into page fragments, as when memory is too fragmented for a linear skb (default: off)");
+MODULE_PARM_DESC(rx_frags, "test mode: receive every frame into order-0 pages, as when the page pool has no memory (default: off)");
 static unsigned long long poke_msi;
 module_param(poke_msi, ullong, 0644);
 MODULE_PARM_DESC(poke_msi, "test mode: write (value & 0xffffffff) once at offset (value >> 32) of the peer's MSI window, a trigger it was never given (reads 0 once done)");

@@ -50,6 +50,16 @@ unsigned int ntbnet_max_skb_frags(void);
 int ntbnet_skb_sk_tx_queue(const struct sk_buff *skb);
 u16 ntbnet_netdev_pick_tx(struct net_device *dev, struct sk_buff *skb,
 			  struct net_device *sb_dev);
+struct page_pool;
+struct page_pool *ntbnet_page_pool_create(unsigned int order, unsigned int size);
+struct page *ntbnet_page_pool_alloc_frag(struct page_pool *pool,
+					 unsigned int len, unsigned int *off,
+					 unsigned int *truesize, void **addr);
+void ntbnet_page_pool_destroy(struct page_pool *pool);
+void ntbnet_page_pool_put_frag(struct page_pool *pool, struct page *page);
+void ntbnet_skb_add_pool_frag(struct sk_buff *skb, struct page *page,
+			      unsigned int off, unsigned int len,
+			      unsigned int truesize);
 int ntbnet_skb_tcp_gso(const struct sk_buff *skb, u16 *mss, bool *v6, bool *ecn);
 int ntbnet_skb_set_tcp_gso(struct sk_buff *skb, u16 mss, bool v6, bool ecn);
 bool ntbnet_param_scribble(void);

@@ -22,7 +22,7 @@ pub fn hang() -> bool {
 }
 
 /// ntbnet's `rx_frags` test mode (`/sys/module/ntbnet/parameters/rx_frags`):
-/// receive into page fragments, as when no linear skb can be allocated;
+/// receive into order-0 pages, as when the receive page pool has no memory;
 /// false in the other modules.
 pub fn rx_frags() -> bool {
     // SAFETY: Reads a module parameter; no preconditions.

@@ -11,6 +11,7 @@
 
 pub mod ethtool;
 pub mod napi;
+pub mod page_pool;
 pub mod skb;
 pub mod trace;
 

@@ -4,6 +4,7 @@
 
 use crate::klib::bindings;
 use crate::klib::net;
+use crate::klib::net::page_pool::PoolFrag;
 use core::mem::MaybeUninit;
 use core::ptr::NonNull;
 use kernel::error::to_result;
@@ -203,6 +204,25 @@ impl SkBuff {
         // SAFETY: Valid skb with a free fragment slot (checked above); the
         // skb takes the page's reference.
         unsafe { bindings::ntbnet_skb_add_rx_page(skb, page, len) };
+        Ok(())
+    }
+
+    /// Appends a filled page pool fragment as the skb's next fragment,
+    /// charged at the fragment's own size, and marks the skb for recycling
+    /// (its pool pages go back to their pool when it is freed). `ENOSPC`
+    /// (the fragment goes back to the pool) if the skb has no free slot.
+    pub fn append_frag(&mut self, frag: PoolFrag<'_>) -> Result {
+        let skb = self.as_raw();
+        // SAFETY: Valid skb (type invariant).
+        if unsafe { bindings::ntbnet_skb_nr_frags(skb) >= bindings::ntbnet_max_skb_frags() } {
+            return Err(ENOSPC);
+        }
+        let (page, off, len, truesize) = frag.into_raw();
+        // SAFETY: Valid skb with a free fragment slot (checked above); the
+        // skb takes the fragment's page reference (`PoolFrag` invariant:
+        // `len <= truesize` bytes at `off`), and, marked for recycling,
+        // returns it to its pool when freed.
+        unsafe { bindings::ntbnet_skb_add_pool_frag(skb, page.as_ptr(), off, len, truesize) };
         Ok(())
     }
 
