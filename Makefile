@@ -110,8 +110,22 @@ run: all
 test: all
 	@$(TOP)/selftests/run_tests.sh
 
+# The benchmark runs on its own kernel, the test kernel without debug
+# options (selftests/config.bench), with the modules built for it in a copy
+# of the tree and perf and sockperf in its initramfs; then ntb_perf on the
+# Switchtec model against the virtual NTB (on the test kernel).
+BENCH_TREE := $(BUILD)/bench-tree
 bench: all
-	@$(TOP)/selftests/bench.sh
+	@$(TOP)/scripts/bootstrap-bench.sh
+	@kdir=$$($(TOP)/scripts/build-kernel.sh --variant bench) && \
+		mkdir -p $(BENCH_TREE) && \
+		tar -C $(TOP) --exclude=./build --exclude=./target --exclude=./.git \
+			--exclude='*.o' --exclude='*.ko' --exclude='*.cmd' --exclude='*.mod*' \
+			--exclude='*_generated.rs' --exclude='bindings_wrappers.c' -cf - . | \
+			tar -C $(BENCH_TREE) -xf - && \
+		INITRAMFS_TOOLS="/usr/bin/perf /usr/bin/sockperf" \
+			$(MAKE) --no-print-directory -f $(BENCH_TREE)/Makefile KDIR="$$kdir" NTBNET_VM=1 vm
+	@NTBNET_BUILD=$(BENCH_TREE)/build $(TOP)/selftests/bench.sh
 	@$(TOP)/selftests/bench_switchtec.sh
 
 check:

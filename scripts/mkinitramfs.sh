@@ -23,8 +23,11 @@ for applet in $(/bin/busybox --list); do
 	[ -e "$root/bin/$applet" ] || ln -s busybox "$root/bin/$applet"
 done
 
-# Real tools, by full path, with every shared library they load.
+# Real tools, by full path, with every shared library they load; the
+# benchmark adds its own (INITRAMFS_TOOLS: perf, sockperf).
 tools=(/usr/bin/ip /usr/sbin/tc /usr/bin/iperf3 /usr/sbin/ethtool /usr/bin/ss /usr/bin/trace-cmd)
+# shellcheck disable=SC2206 # a list of paths
+tools+=(${INITRAMFS_TOOLS:-})
 for t in "${tools[@]}"; do
 	[ -x "$t" ] || die "$t missing: run scripts/bootstrap.sh (step: initramfs)"
 	mkdir -p "$root/$(dirname "$t")"

@@ -24,6 +24,12 @@
 #                      at its default, as `ip link set up` leaves it
 #                      (ntbnet 1500 with TSO, ntb_netdev 65510)
 #   BENCH_UDP_LEN=N    UDP datagram size in bytes (default 1400)
+#   BENCH_PROFILE=0|1  profile both hosts during one extra TCP 1- and
+#                      4-stream run per driver in round 1 (default 1)
+#
+# `make bench` runs this on the benchmark kernel (selftests/config.bench)
+# with NTBNET_BUILD pointing at its build; flame graphs, plots and the
+# profiles' top costs come from selftests/bench/report.sh.
 #
 # Exit status: 0 when the run completed with every figure; 1 otherwise,
 # with the failing step. Missed goals do not fail it: these are benchmarks.
@@ -36,12 +42,14 @@ rounds=${BENCH_ROUNDS:-3}
 quick=${BENCH_QUICK:-0}
 mtu=${BENCH_MTU:-}
 udp_len=${BENCH_UDP_LEN:-1400}
+profile=${BENCH_PROFILE:-1}
 
 die() { printf 'bench: FAIL (step: settings): %s\n' "$*" >&2; exit 1; }
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS=$rounds: a positive number, please"
 [[ $quick =~ ^[01]$ ]] || die "BENCH_QUICK=$quick: 0 or 1"
 [[ -z $mtu || $mtu == max || $mtu =~ ^[0-9]+$ ]] || die "BENCH_MTU=$mtu: a number or max"
 [[ $udp_len =~ ^[0-9]+$ ]] || die "BENCH_UDP_LEN=$udp_len: a number"
+[[ $profile =~ ^[01]$ ]] || die "BENCH_PROFILE=$profile: 0 or 1"
 [ "$rounds" -ge 3 ] || [ "$quick" = 1 ] ||
 	echo "bench: note: BENCH_ROUNDS=$rounds: the figures are medians of fewer than 3 runs" >&2
 
@@ -50,18 +58,18 @@ mkdir -p "$run"
 if [ "$quick" = 1 ]; then
 	# T: seconds per TCP run after WARM seconds left out; the interrupt
 	# and CPU sample spans SAMPLE_LEN seconds from SAMPLE_START.
-	conf="T=1 WARM=1 SAMPLE_START=1.4 SAMPLE_LEN=0.7 UDP_T=1 UDP_PROBES=3 PINGS=200"
+	conf="T=1 WARM=1 SAMPLE_START=1.4 SAMPLE_LEN=0.7 UDP_T=1 UDP_PROBES=3 PINGS=200 RR_T=1"
 	limit=$((200 + rounds * 200))
 else
-	conf="T=5 WARM=1 SAMPLE_START=2 SAMPLE_LEN=3 UDP_T=3 UDP_PROBES=5 PINGS=1000"
+	conf="T=5 WARM=1 SAMPLE_START=2 SAMPLE_LEN=3 UDP_T=3 UDP_PROBES=5 PINGS=1000 RR_T=3"
 	limit=$((200 + rounds * 330))
 fi
 # shellcheck disable=SC2086 # a list of settings
-printf '%s\n' $conf "ROUNDS=$rounds" "MTU=$mtu" "UDP_LEN=$udp_len" PERF_ORDER=26 SETTLE=4 RETRY_LIMIT=120 LOAD_LIMIT=150 \
+printf '%s\n' $conf "ROUNDS=$rounds" "MTU=$mtu" "UDP_LEN=$udp_len" "PROFILE=$profile" PROF_HZ=499 PERF_ORDER=26 SETTLE=4 RETRY_LIMIT=120 LOAD_LIMIT=150 \
 	"WORK_LIMIT=$((limit - 60))" > "$out/bench.conf"
 
 cmd="make bench"
-for v in BENCH_ROUNDS BENCH_QUICK BENCH_MTU BENCH_UDP_LEN; do
+for v in BENCH_ROUNDS BENCH_QUICK BENCH_MTU BENCH_UDP_LEN BENCH_PROFILE; do
 	[ -z "${!v:-}" ] || cmd="$v=${!v} $cmd"
 done
 date=$(date -u '+%Y-%m-%d %H:%M UTC')
@@ -90,7 +98,7 @@ show() {
 		n=$(wc -l < "$f")
 		[ "$n" -gt "${shown[$i]}" ] || continue
 		sed -n "$((shown[$i] + 1)),${n}p" "$f" | tr -d '\r' |
-			grep -E '^(# |bench)' | sed "s/^/host$i| /" || true
+			grep -E '^(# |bench)' | grep -v '^bench-prof' | sed "s/^/host$i| /" || true
 		shown[$i]=$n
 	done
 }
@@ -128,6 +136,9 @@ fi
 cat "$run"/host[01].out 2>/dev/null | tr -d '\r' | awk '$1 == "bench-result" { print $2, $3, $4, $5 }' \
 	> "$out/raw.txt" || true
 
+# Plots, flame graphs and the profiles' top costs (selftests/bench/report.sh).
+"$top/selftests/bench/report.sh" "$out" || echo "bench: the report (plots, profiles) failed" >&2
+
 diags=$(cat "$run"/host[01].out 2>/dev/null | tr -d '\r' | grep 'diagnostic:' || true)
 
 # stats DRIVER METRIC: "median min max count" of that driver's figures.
@@ -143,7 +154,9 @@ fmt() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a != "" && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 
-metrics="tcp1 tcp4 udp rr_p50 rr_p99 irq_per_kpkt irq_hw_per_kpkt cpu_per_gb"
+metrics="tcp1 tcp4 tcp1z tcp4z udp rr_p50 rr_p99 rr_udp_p50 rr_busy_p50 irq_per_kpkt irq_hw_per_kpkt cpu_per_gb tx_cpu_per_gb tcp1z_tx_cpu_per_gb tcp1_retr_per_gb tcp4_retr_per_gb"
+# Figures that need a tool or host0's side channel: reported when there.
+optional="cpu_per_gb tx_cpu_per_gb tcp1z_tx_cpu_per_gb tcp1_retr_per_gb tcp4_retr_per_gb rr_udp_p50 rr_busy_p50"
 declare -A label=(
 	[tcp1]="TCP, 1 stream (Mbit/s, higher is better)"
 	[tcp4]="TCP, 4 streams (Mbit/s, higher is better)"
@@ -153,6 +166,14 @@ declare -A label=(
 	[irq_per_kpkt]="Receive interrupts per 1000 packets, TCP 1 stream (driver's lines, lower is better)"
 	[irq_hw_per_kpkt]="Doorbell (MSI-X) interrupts per 1000 packets, TCP 1 stream (lower is better)"
 	[cpu_per_gb]="Receiver CPU time per GB received, TCP 1 stream (CPU-s/GB, lower is better)"
+	[tx_cpu_per_gb]="Sender CPU time per GB sent, TCP 1 stream (CPU-s/GB, lower is better)"
+	[tcp1z]="TCP, 1 stream, iperf3 -Z (sendfile), host1 sending (Mbit/s, higher is better)"
+	[tcp4z]="TCP, 4 streams, iperf3 -Z (sendfile), host1 sending (Mbit/s, higher is better)"
+	[tcp1z_tx_cpu_per_gb]="Sender CPU time per GB sent, TCP 1 stream, iperf3 -Z (CPU-s/GB, lower is better)"
+	[tcp1_retr_per_gb]="TCP retransmissions per GB sent, 1 stream (lower is better; the link loses nothing)"
+	[tcp4_retr_per_gb]="TCP retransmissions per GB sent, 4 streams (lower is better)"
+	[rr_udp_p50]="Request/response latency over UDP, sockperf, p50 (µs, lower is better)"
+	[rr_busy_p50]="The same with busy polling (SO_BUSY_POLL 50 µs), p50 (µs, lower is better)"
 )
 declare -A med
 table="| workload | ntbnet median (min–max) | ntb_netdev median (min–max) | ratio ntbnet/ntb_netdev |
@@ -170,11 +191,11 @@ for m in $metrics; do
 		read -r md mn mx n <<< "$s"
 		med[$d.$m]=$md
 		cells+=("$(fmt "$md") ($(fmt "$mn")–$(fmt "$mx"))")
-		[ "$n" -ge "$rounds" ] || missing+=("$m $d: $n of $rounds runs")
+		[ "$n" -ge "$rounds" ] || [[ " $optional " == *" $m "* ]] || missing+=("$m $d: $n of $rounds runs")
 	done
 	if [ -z "${med[ntbnet.$m]}" ] || [ -z "${med[ntb_netdev.$m]}" ]; then
-		# CPU time is "where measurable"; everything else is required.
-		[ "$m" = cpu_per_gb ] || missing+=("$m: no figure")
+		# Some figures are "where measurable"; everything else is required.
+		[[ " $optional " == *" $m "* ]] || missing+=("$m: no figure")
 		[ -n "${med[ntbnet.$m]}${med[ntb_netdev.$m]}" ] || continue
 	fi
 	r=$(ratio "${med[ntbnet.$m]}" "${med[ntb_netdev.$m]}")
@@ -250,6 +271,13 @@ esac
 	echo
 	echo "$perround"
 	echo
+	echo "Plots: $(cd "$out" && ls plots/*.svg 2>/dev/null | tr '\n' ' ')"
+	echo
+	if [ -s "$out/profile/top.md" ]; then
+		echo "## Profiles (round 1; flame graphs in profile/*.svg)"
+		echo
+		cat "$out/profile/top.md"
+	fi
 	if [ -n "$diags" ]; then
 		echo "Diagnostics (retried runs, reloaded drivers, ...):"
 		echo

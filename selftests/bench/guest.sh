@@ -141,6 +141,7 @@ load_once() {
 	esac
 	wait_for 10 one_netdev || fail "expected one network interface, new: $(new_netdevs | tr "\n" " ")"
 	DEV=$(new_netdevs)
+	echo "$DEV" > /tmp/dev
 	mtu=$MTU
 	if [ "$mtu" = max ]; then
 		# ntb_netdev's default is its maximum.
@@ -174,6 +175,77 @@ leave() {
 		unload "$1"
 	fi
 	note "$1 unloaded"
+}
+
+# --- Host0's side channel -----------------------------------------------------
+#
+# Host1 measures, but some figures are host0's: the sender's CPU time and
+# retransmissions (iperf3 -R: host0 sends), and its half of each profile.
+# Host0 answers one-line requests on SIDE_PORT over the link (nc -e on both
+# ends: busybox nc fed on stdin may drop the answer):
+#   snap             -> "<busy jiffies> <tx_bytes> <RetransSegs> <OutSegs>"
+#   perf NAME SECS   -> starts `perf record` for SECS seconds, "ok"
+SIDE_PORT=7999
+# The functions both this script and the side channel's handler use.
+cat > /tmp/side.fns <<'EOF'
+PERF_BIN=/usr/bin/perf
+# tx_snap: this host's busy jiffies (USER_HZ), the device's tx_bytes, and
+# TCP's RetransSegs and OutSegs.
+tx_snap() {
+	printf '%s %s ' "$(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat)" \
+		"$(cat "/sys/class/net/$(cat /tmp/dev 2>/dev/null)/statistics/tx_bytes" 2>/dev/null || echo 0)"
+	awk '$1 == "Tcp:" && h { for (i = 1; i <= NF; i++) if (k[i] == "RetransSegs") r = $i; else if (k[i] == "OutSegs") o = $i; print r, o; exit }
+		$1 == "Tcp:" { for (i = 1; i <= NF; i++) k[i] = $i; h = 1 }' /proc/net/snmp
+}
+# prof_start NAME SECS: perf record of every CPU with call graphs, in the
+# background, for SECS seconds.
+prof_start() {
+	[ -x "$PERF_BIN" ] || return 0
+	(timeout 120 "$PERF_BIN" record -q -a -g -e cpu-clock -F "$PROF_HZ" -o "/tmp/prof.$1" -- sleep "$2" \
+		> "/tmp/prof.$1.log" 2>&1 &)
+}
+EOF
+# shellcheck disable=SC1091 # written just above
+. /tmp/side.fns
+
+# prof_fold NAME: the profile as folded stacks (`comm;outermost;...;innermost
+# count`, a flame graph's input), one line each prefixed with
+# `bench-prof hostN NAME`, once its perf record has ended.
+prof_fold() {
+	f=/tmp/prof.$1
+	wait_for 60 sh -c "! pidof perf" || note "diagnostic: perf still running"
+	[ -s "$f" ] || { note "diagnostic: no profile $1: $(tail -n 2 "$f.log" 2>/dev/null | tr '\n' ' ')"; return 0; }
+	"$PERF_BIN" script -i "$f" -F comm,ip,sym 2>/dev/null | awk -v tag="bench-prof host$HOST $1" '
+		function emit() { if (comm != "") { s = comm; for (i = n; i >= 1; i--) s = s ";" fr[i]; c[s]++ } comm = ""; n = 0 }
+		/^[^ \t]/ { emit(); comm = $1; gsub(/;/, "_", comm); next }
+		/^[ \t]*$/ { emit(); next }
+		{ sym = $0; sub(/^[ \t]*[0-9a-f]+ /, "", sym); sub(/ \([^)]*\)$/, "", sym); sub(/\+0x[0-9a-f]+$/, "", sym)
+			gsub(/;/, "_", sym); fr[++n] = sym }
+		END { emit(); for (s in c) print tag, s, c[s] }'
+	rm -f "$f"
+}
+side_serve() {
+	cat > /tmp/side.sh <<-'EOF'
+	#!/bin/sh
+	. /extra/bench.conf
+	. /tmp/side.fns
+	read -r cmd a b
+	case $cmd in
+	snap) tx_snap ;;
+	perf) prof_start "$a" "$b"; echo ok ;;
+	*) echo "unknown request $cmd" ;;
+	esac
+	EOF
+	chmod +x /tmp/side.sh
+	(while :; do nc -l -p "$SIDE_PORT" -e /tmp/side.sh < /dev/null > /dev/null 2>&1; sleep 0.1; done &)
+}
+# side REQUEST...: host0's answer (host1).
+side() {
+	printf '#!/bin/sh\necho "%s"\nread -r r\necho "$r" > /tmp/side.answer\n' "$*" > /tmp/side.ask
+	chmod +x /tmp/side.ask
+	rm -f /tmp/side.answer
+	timeout 10 nc "$PEER" "$SIDE_PORT" -e /tmp/side.ask < /dev/null > /dev/null 2>&1
+	cat /tmp/side.answer 2>/dev/null
 }
 
 # --- Link limit: ntb_perf ----------------------------------------------------
@@ -282,20 +354,43 @@ snap() {
 	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat
 }
 
-# TCP, 1 stream; interrupts and CPU time sampled inside the measured span.
+# TCP, 1 stream; interrupts and CPU time sampled inside the measured span,
+# on both hosts (host0's through the side channel), and host0's TCP
+# retransmissions over the whole run.
 tcp1_run() {
+	r0=$(side snap)
 	iperf /tmp/tcp1 -O "$WARM" -t "$T" &
 	pid=$!
 	sleep "$SAMPLE_START"
-	a=$(snap)
+	a=$(snap) sa=$(side snap)
 	sleep "$SAMPLE_LEN"
-	b=$(snap)
-	wait $pid
+	b=$(snap) sb=$(side snap)
+	wait $pid || return 1
+	r1=$(side snap)
+}
+# per_gb JIFFIES_DELTA BYTES_DELTA: CPU-seconds per 10^9 bytes.
+per_gb() { awk -v j="$1" -v b="$2" 'BEGIN { if (b > 1e6) printf "%.2f\n", j / 100 / (b / 1e9) }'; }
+# retrans NAME SNAP0 SNAP1: host0's retransmissions over a run, per GB sent
+# and as a share of the segments sent (in percent).
+retrans() {
+	rwhat=$1
+	# shellcheck disable=SC2086 # two snapshots of four numbers each
+	set -- $2 $3
+	if [ $# != 8 ]; then
+		note "diagnostic: no retransmission counts from host0 ($2 / $3)"
+		return 0
+	fi
+	rs=$(($7 - $3)) segs=$(($8 - $4)) by=$(($6 - $2))
+	note "$DRV round $R: $rwhat: host0 retransmitted $rs of $segs segments, sent $by bytes"
+	[ "$by" -gt 1000000 ] && result "$DRV" "$R" "${rwhat}_retr_per_gb" "$(awk -v r="$rs" -v b="$by" 'BEGIN { printf "%.1f\n", r / (b / 1e9) }')"
+	[ "$segs" -gt 0 ] && result "$DRV" "$R" "${rwhat}_retr_pct" "$(awk -v r="$rs" -v s="$segs" 'BEGIN { printf "%.4f\n", 100 * r / s }')"
+	return 0
 }
 tcp1() {
 	STEP="$DRV round $R: tcp 1 stream"
 	attempt "iperf3 -t $T" tcp1_run
 	result "$DRV" "$R" tcp1 "$(rate /tmp/tcp1)"
+	retrans tcp1 "$r0" "$r1"
 	# shellcheck disable=SC2086 # two snapshots of five numbers each
 	set -- $a $b
 	[ $# = 10 ] || fail "bad counter snapshot: $a / $b"
@@ -308,14 +403,80 @@ tcp1() {
 	fi
 	by=$(awk -v a="$4" -v b="$9" 'BEGIN { printf "%.0f\n", b - a }')
 	if [ "$by" -gt 1000000 ]; then
-		result "$DRV" "$R" cpu_per_gb "$(awk -v j=$((${10} - $5)) -v b="$by" 'BEGIN { printf "%.2f\n", j / 100 / (b / 1e9) }')"
+		result "$DRV" "$R" cpu_per_gb "$(per_gb $((${10} - $5)) "$by")"
+	fi
+	# shellcheck disable=SC2086 # host0's snapshots
+	set -- $sa $sb
+	if [ $# = 8 ] && [ $(($6 - $2)) -gt 1000000 ]; then
+		result "$DRV" "$R" tx_cpu_per_gb "$(per_gb $(($5 - $1)) $(($6 - $2)))"
+	else
+		note "diagnostic: no sender CPU sample from host0 ($sa / $sb)"
 	fi
 }
 
+tcp4_run() {
+	r0=$(side snap)
+	iperf /tmp/tcp4 -O "$WARM" -t "$T" -P 4 || return 1
+	r1=$(side snap)
+}
 tcp4() {
 	STEP="$DRV round $R: tcp 4 streams"
-	client /tmp/tcp4 -O "$WARM" -t "$T" -P 4
+	attempt "iperf3 -P 4" tcp4_run
 	result "$DRV" "$R" tcp4 "$(rate /tmp/tcp4)"
+	retrans tcp4 "$r0" "$r1"
+}
+
+# TCP from host1 with iperf3 -Z (sendfile: the data goes from the page
+# cache into skb fragments without a copy; iperf3 does not pass -Z to the
+# server, so this runs forward, host1 sending): throughput and the
+# sender's CPU time per GB, sampled here.
+tcpz_run() {
+	f=$1
+	shift
+	timeout $((T + WARM + 60)) "$IPERF" -c "$PEER" -Z -f m -O "$WARM" -t "$T" "$@" > "$f" 2>&1 &
+	pid=$!
+	sleep "$SAMPLE_START"
+	za=$(tx_snap)
+	sleep "$SAMPLE_LEN"
+	zb=$(tx_snap)
+	wait $pid && grep -q 'receiver$' "$f" && return 0
+	tail -n 4 "$f" | sed 's/^/# iperf3: /'
+	return 1
+}
+tcpz() {
+	STEP="$DRV round $R: tcp -Z $1"
+	name=$1
+	shift
+	attempt "iperf3 -Z $*" tcpz_run "/tmp/$name" "$@"
+	result "$DRV" "$R" "$name" "$(rate "/tmp/$name")"
+	# shellcheck disable=SC2086 # two snapshots of four numbers each
+	set -- $za $zb
+	[ $# = 8 ] && [ $(($6 - $2)) -gt 1000000 ] &&
+		result "$DRV" "$R" "${name}_tx_cpu_per_gb" "$(per_gb $(($5 - $1)) $(($6 - $2)))"
+	return 0
+}
+
+# Profiles: one more 1-stream and 4-stream run (reverse, as measured) in the
+# first round, with perf recording every CPU of both hosts for SAMPLE_LEN
+# seconds inside it; the figures of these runs are not used.
+profile() {
+	[ "$R" = 1 ] && [ "$PROFILE" = 1 ] || return 0
+	for w in tcp1 tcp4; do
+		STEP="$DRV round $R: profile $w"
+		p=1
+		[ $w = tcp1 ] || p=4
+		prof_run() {
+			iperf /tmp/prof -O "$WARM" -t "$T" -P "$p" &
+			pid=$!
+			sleep "$SAMPLE_START"
+			side perf "$DRV.$w" "$SAMPLE_LEN" > /dev/null
+			prof_start "$DRV.$w" "$SAMPLE_LEN"
+			wait $pid
+		}
+		attempt "iperf3 -P $p (profiled)" prof_run
+		note "$DRV: profiled $w at $(rate /tmp/prof) Mbit/s"
+		prof_fold "$DRV.$w"
+	done
 }
 
 # udp_probe KBITS: one UDP run at that offered rate (0: unlimited); sets RX,
@@ -385,6 +546,29 @@ rr() {
 	result "$DRV" "$R" rr_p99 "$(sed -n "$(((n * 99 + 99) / 100))p" /tmp/rr.us)"
 }
 
+# Request/response over UDP with sockperf (round trips, 64-byte messages),
+# without and with busy polling (SO_BUSY_POLL on both ends' sockets,
+# `--lls`): host0 serves both on two ports.
+sp_run() {
+	f=$1
+	shift
+	timeout $((RR_T + 60)) sockperf ping-pong -i "$PEER" -t "$RR_T" -m 64 --full-rtt "$@" > "$f" 2>&1 &&
+		grep -q 'percentile 50.000' "$f" && return 0
+	tail -n 4 "$f" | sed 's/^/# sockperf: /'
+	return 1
+}
+# percentile FILE P: sockperf's P-th percentile round trip, microseconds.
+percentile() { awk -v p="$2" '$3 == "percentile" && $4 + 0 == p + 0 { printf "%.0f\n", $6 }' "$1"; }
+rr_udp() {
+	[ -x /usr/bin/sockperf ] || return 0
+	STEP="$DRV round $R: sockperf"
+	attempt "sockperf ping-pong" sp_run /tmp/sp -p 11111
+	result "$DRV" "$R" rr_udp_p50 "$(percentile /tmp/sp 50)"
+	STEP="$DRV round $R: sockperf, busy polling"
+	attempt "sockperf ping-pong --lls 50" sp_run /tmp/spb -p 11112 --lls 50
+	result "$DRV" "$R" rr_busy_p50 "$(percentile /tmp/spb 50)"
+}
+
 measure() {
 	if [ "$DRV" = ntbnet ]; then
 		# The queues in use: the irq domain has a line for every possible
@@ -398,8 +582,12 @@ measure() {
 	fi
 	tcp1
 	tcp4
+	tcpz tcp1z
+	tcpz tcp4z -P 4
 	udp
 	rr
+	rr_udp
+	profile
 }
 
 # --- One driver, one round ------------------------------------------------------
@@ -408,11 +596,18 @@ serve() {
 	"$IPERF" -s > /tmp/iperf3-server.log 2>&1 &
 	SRV=$!
 	wait_for 10 sh -c "$SS -ltn | grep -q ':5201 '" || fail "iperf3 server not listening"
+	if [ -x /usr/bin/sockperf ]; then
+		sockperf server -i "$ME" -p 11111 > /tmp/sockperf-server.log 2>&1 &
+		SP1=$!
+		sockperf server -i "$ME" -p 11112 --lls 50 > /tmp/sockperf-busy.log 2>&1 &
+		SP2=$!
+	fi
 }
 unserve() {
 	[ "$HOST" = 0 ] || return 0
-	kill "$SRV" 2>/dev/null
-	wait "$SRV" 2>/dev/null
+	kill "$SRV" ${SP1:-} ${SP2:-} 2>/dev/null
+	wait "$SRV" ${SP1:-} ${SP2:-} 2>/dev/null
+	SP1= SP2=
 }
 
 # reload: the driver again, after a lost link. The pause lets the peer's
@@ -449,6 +644,7 @@ phase() {
 note "kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, $ROUNDS rounds"
 STEP="ntb_hw_ivshmem: load"
 modprobe ntb_hw_ivshmem || fail "modprobe ntb_hw_ivshmem"
+[ "$HOST" = 1 ] || side_serve
 perf
 r=1
 while [ $r -le "$ROUNDS" ]; do
