@@ -43,7 +43,8 @@ tcp_segs() {
 	awk '$1 == "Tcp:" && h { for (i = 1; i <= NF; i++) if (k[i] == "RetransSegs") r = $i; else if (k[i] == "OutSegs") o = $i; print r, o; exit }
 		$1 == "Tcp:" { for (i = 1; i <= NF; i++) k[i] = $i; h = 1 }' /proc/net/snmp
 }
-segs0=$(tcp_segs)
+downs() { cat /sys/class/net/ntb0/carrier_down_count; }
+segs0=$(tcp_segs) downs0=$(downs)
 b0=$(tx_bytes) p0=$(tx_packets)
 iperf "tcp: 1 stream, 8 s" -t 8
 if [ "$HOST" = 1 ]; then
@@ -60,8 +61,14 @@ iperf "tcp: 4 streams, 8 s" -t 8 -P 4
 # shellcheck disable=SC2046 # two pairs of numbers
 set -- $segs0 $(tcp_segs)
 retr=$(($3 - $1)) sent=$(($4 - $2))
-ktap_result "tcp: $retr of $sent segments retransmitted (under 0.01%)" \
-	"$([ "$sent" -gt 0 ] && [ $((retr * 10000)) -lt "$sent" ]; echo $?)"
+if [ "$(downs)" != "$downs0" ]; then
+	# A stalled VM can take the link down (the peer's heartbeat stops);
+	# frames in flight are lost in the reset, and TCP rightly resends them.
+	ktap_skip "tcp: $retr of $sent segments retransmitted" "the link went down during the runs"
+else
+	ktap_result "tcp: $retr of $sent segments retransmitted (under 0.01%)" \
+		"$([ "$sent" -gt 0 ] && [ $((retr * 10000)) -lt "$sent" ]; echo $?)"
+fi
 grep -E '^TcpExt:' /proc/net/netstat | awk 'NR == 1 { for (i = 2; i <= NF; i++) k[i] = $i; next }
 	{ for (i = 2; i <= NF; i++) if (k[i] ~ /Retrans|Reorder|OFO|Prune|Collapsed|Timeouts|LossProbes|DSACKRecv$/ && $i != 0) printf "%s=%s ", k[i], $i; print "" }' |
 	sed 's/^/# TcpExt: /'
