@@ -4,7 +4,7 @@
 //! settings.
 
 use crate::klib::net::ethtool::{
-    self, Channels, DrvInfo, LinkSettings, RingParam, StringSet, Strings,
+    self, Channels, Coalesce, DrvInfo, LinkSettings, RingParam, StringSet, Strings,
 };
 use crate::klib::net::{Device, Rtnl};
 use crate::nic::Nic;
@@ -12,6 +12,13 @@ use crate::ring;
 use crate::stats::{ErrorTotals, QueueStats, ERROR_NAMES, LINK_NAMES, PER_QUEUE};
 use kernel::c_str;
 use kernel::prelude::*;
+
+/// Largest `rx-usecs` `ethtool -C` accepts: 10 ms.
+const MAX_RX_USECS: u32 = 10_000;
+
+/// Timer polls without work before a coalescing queue turns its interrupt
+/// back on.
+const COALESCE_IDLE_POLLS: u32 = 2;
 
 /// Largest ring `ethtool -G` accepts.
 pub(crate) const MAX_ENTRIES: u32 = 4096;
@@ -47,6 +54,30 @@ impl ethtool::Ops for Nic {
 
     fn set_msglevel(&self, _dev: &Device, level: u32) {
         self.msg.set(level);
+    }
+
+    fn get_coalesce(&self, dev: &Device) -> Coalesce {
+        Coalesce {
+            rx_usecs: u32::try_from(dev.irq_deferral_ns() / 1000).unwrap_or(u32::MAX),
+        }
+    }
+
+    /// `rx-usecs`: the core's software coalescing (the queue's interrupt
+    /// stays off for that long after a poll that found work, and the core
+    /// polls from a timer; after [`COALESCE_IDLE_POLLS`] polls without work
+    /// the interrupt is back on), the same settings as sysfs'
+    /// `gro_flush_timeout` and `napi_defer_hard_irqs`.
+    fn set_coalesce(&self, dev: &Device, rtnl: &Rtnl, c: Coalesce) -> Result {
+        if c.rx_usecs > MAX_RX_USECS {
+            return Err(EINVAL);
+        }
+        let idle = if c.rx_usecs == 0 {
+            0
+        } else {
+            COALESCE_IDLE_POLLS
+        };
+        dev.set_irq_deferral(rtnl, u64::from(c.rx_usecs) * 1000, idle);
+        Ok(())
     }
 
     fn get_sset_count(&self, dev: &Device, sset: StringSet) -> Result<u32> {

@@ -213,7 +213,12 @@ EOF
 # `bench-prof hostN NAME`, once its perf record has ended.
 prof_fold() {
 	f=/tmp/prof.$1
-	wait_for 60 sh -c "! pidof perf" || note "diagnostic: perf still running"
+	# perf writes the file when it ends; poll slowly, the polls are sampled
+	n=0
+	while pidof perf > /dev/null && [ $n -lt 60 ]; do
+		sleep 1
+		n=$((n + 1))
+	done
 	[ -s "$f" ] || { note "diagnostic: no profile $1: $(tail -n 2 "$f.log" 2>/dev/null | tr '\n' ' ')"; return 0; }
 	"$PERF_BIN" script -i "$f" -F comm,ip,sym 2>/dev/null | awk -v tag="bench-prof host$HOST $1" '
 		function emit() { if (comm != "") { s = comm; for (i = n; i >= 1; i--) s = s ";" fr[i]; c[s]++ } comm = ""; n = 0 }
@@ -469,8 +474,8 @@ profile() {
 			iperf /tmp/prof -O "$WARM" -t "$T" -P "$p" &
 			pid=$!
 			sleep "$SAMPLE_START"
-			side perf "$DRV.$w" "$SAMPLE_LEN" > /dev/null
 			prof_start "$DRV.$w" "$SAMPLE_LEN"
+			side perf "$DRV.$w" "$SAMPLE_LEN" > /dev/null
 			wait $pid
 		}
 		attempt "iperf3 -P $p (profiled)" prof_run
@@ -633,6 +638,10 @@ phase() {
 	if [ "$HOST" = 0 ]; then
 		STEP="$DRV round $R: serve the workloads"
 		meet "$WORK_LIMIT" || fail "host1 did not finish the workloads within $WORK_LIMIT s"
+		# This host's half of the profiles host1 asked for.
+		for w in tcp1 tcp4; do
+			[ ! -e "/tmp/prof.$DRV.$w" ] || prof_fold "$DRV.$w"
+		done
 	else
 		measure
 		STEP="$DRV round $R: meet after the workloads"

@@ -220,6 +220,22 @@ u16 ntbnet_netdev_pick_tx(struct net_device *dev, struct sk_buff *skb,
 }
 
 /*
+ * The core's software interrupt coalescing of a device's NAPI contexts
+ * (as net-sysfs writes them: WRITE_ONCE, under RTNL).
+ */
+void ntbnet_set_irq_deferral(struct net_device *dev, unsigned long timeout_ns,
+			     u32 defer)
+{
+	WRITE_ONCE(dev->gro_flush_timeout, timeout_ns);
+	WRITE_ONCE(dev->napi_defer_hard_irqs, defer);
+}
+
+unsigned long ntbnet_irq_deferral_timeout(const struct net_device *dev)
+{
+	return READ_ONCE(dev->gro_flush_timeout);
+}
+
+/*
  * Page pools for receive fragments: no DMA mapping (the CPU copies into
  * them), recycled through the pool's ring. NULL rather than an ERR_PTR.
  */

@@ -50,6 +50,9 @@ unsigned int ntbnet_max_skb_frags(void);
 int ntbnet_skb_sk_tx_queue(const struct sk_buff *skb);
 u16 ntbnet_netdev_pick_tx(struct net_device *dev, struct sk_buff *skb,
 			  struct net_device *sb_dev);
+void ntbnet_set_irq_deferral(struct net_device *dev, unsigned long timeout_ns,
+			     u32 defer);
+unsigned long ntbnet_irq_deferral_timeout(const struct net_device *dev);
 struct page_pool;
 struct page_pool *ntbnet_page_pool_create(unsigned int order, unsigned int size);
 struct page *ntbnet_page_pool_alloc_frag(struct page_pool *pool,

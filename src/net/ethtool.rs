@@ -151,6 +151,17 @@ pub struct RingParam {
     pub tx: u32,
 }
 
+/// Receive interrupt coalescing (`ethtool -c`, `ethtool -C`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Coalesce {
+    /// Microseconds a receive interrupt is held back after a poll that
+    /// found work (`rx-usecs`); 0: none.
+    pub rx_usecs: u32,
+}
+
+/// `ETHTOOL_COALESCE_RX_USECS` (`BIT(0)`, which bindgen cannot evaluate).
+const COALESCE_RX_USECS: u32 = 1 << 0;
+
 /// Link settings (`ethtool ntb0`).
 pub struct LinkSettings<'a>(&'a mut bindings::ethtool_link_ksettings);
 
@@ -215,6 +226,17 @@ pub trait Ops: net::Driver {
 
     /// `ethtool -s DEV msglvl ...`.
     fn set_msglevel(&self, _dev: &Device, _level: u32) {}
+
+    /// `ethtool -c`.
+    fn get_coalesce(&self, _dev: &Device) -> Coalesce {
+        Coalesce::default()
+    }
+
+    /// `ethtool -C`; the core has rejected the parameters other than
+    /// `rx-usecs`.
+    fn set_coalesce(&self, _dev: &Device, _rtnl: &Rtnl, _c: Coalesce) -> Result {
+        Err(eopnotsupp())
+    }
 }
 
 /// Connects the `ethtool_ops` callbacks to an [`Ops`].
@@ -275,6 +297,21 @@ impl<T: Ops + net::Driver> Adapter<T> {
         },
         set_msglevel: if T::HAS_SET_MSGLEVEL {
             Some(Self::set_msglevel)
+        } else {
+            None
+        },
+        supported_coalesce_params: if T::HAS_SET_COALESCE {
+            COALESCE_RX_USECS
+        } else {
+            0
+        },
+        get_coalesce: if T::HAS_GET_COALESCE {
+            Some(Self::get_coalesce)
+        } else {
+            None
+        },
+        set_coalesce: if T::HAS_SET_COALESCE {
+            Some(Self::set_coalesce)
         } else {
             None
         },
@@ -472,5 +509,43 @@ impl<T: Ops + net::Driver> Adapter<T> {
         // SAFETY: Registered device.
         let (owner, dev) = unsafe { Self::ctx(dev) };
         owner.set_msglevel(dev, level);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core for a registered device, under RTNL, with a valid
+    /// `ec`.
+    unsafe extern "C" fn get_coalesce(
+        dev: *mut bindings::net_device,
+        ec: *mut bindings::ethtool_coalesce,
+        _kec: *mut bindings::kernel_ethtool_coalesce,
+        _extack: *mut bindings::netlink_ext_ack,
+    ) -> kernel::ffi::c_int {
+        // SAFETY: Registered device; `ec` is valid for writes.
+        let ((owner, dev), ec) = unsafe { (Self::ctx(dev), &mut *ec) };
+        ec.rx_coalesce_usecs = owner.get_coalesce(dev).rx_usecs;
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core for a registered device, under RTNL, with a valid
+    /// `ec`.
+    unsafe extern "C" fn set_coalesce(
+        dev: *mut bindings::net_device,
+        ec: *mut bindings::ethtool_coalesce,
+        _kec: *mut bindings::kernel_ethtool_coalesce,
+        _extack: *mut bindings::netlink_ext_ack,
+    ) -> kernel::ffi::c_int {
+        from_result(|| {
+            // SAFETY: Registered device, RTNL held (callback contract);
+            // `ec` is valid for reads.
+            let ((owner, dev), ec, rtnl) = unsafe { (Self::ctx(dev), &*ec, Rtnl::assume_held()) };
+            let c = Coalesce {
+                rx_usecs: ec.rx_coalesce_usecs,
+            };
+            owner.set_coalesce(dev, &rtnl, c)?;
+            Ok(0)
+        })
     }
 }
