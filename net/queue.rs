@@ -62,6 +62,17 @@ fn queue_base(w: &WindowLayout, q: u32) -> Result<usize> {
         .ok_or(EINVAL)
 }
 
+/// What became of a frame handed to [`Queue::xmit`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Xmit {
+    /// In the ring.
+    Sent,
+    /// Dropped (no link, too long, a GSO the link cannot carry).
+    Dropped,
+    /// No room: the queue is stopped, the stack requeues the frame.
+    Busy,
+}
+
 /// The sending side of a queue pair, for one link session.
 pub(crate) struct TxState {
     win: Arc<Windows>,
@@ -189,12 +200,16 @@ impl Queue {
     /// Stops the queue's polling and forgets the session; process context,
     /// with transmission stopped.
     pub(crate) fn stop(&self) {
+        // No poll runs after this, and transmission is stopped: neither
+        // lock is contended, and they are taken one after the other, never
+        // one inside the other (the data path never nests them either).
         self.napi.disable();
         // Taken out under the locks, dropped outside them: the last
         // reference to a peer trigger unmaps it, which sleeps.
-        let states = net::with_bh_disabled(|| (self.tx.lock().take(), self.rx.lock().take()));
+        let tx = net::with_bh_disabled(|| self.tx.lock().take());
+        let rx = net::with_bh_disabled(|| self.rx.lock().take());
         self.tx_pending.store(0, Ordering::Relaxed);
-        drop(states);
+        drop((tx, rx));
     }
 
     /// Whether a flow that last left on this queue must stay on it: frames
@@ -287,7 +302,7 @@ impl Queue {
         match skb.tcp_gso() {
             // A large TCP segment: the peer's stack takes it as one GRO
             // packet, its checksums vouched for (they never left memory).
-            Ok(Some(g)) if tx.gso => Some(
+            Ok(Some(g)) if tx.gso && Gso::mss_ok(u32::from(g.mss)) => Some(
                 Gso {
                     proto: if g.v6 {
                         GsoProto::TcpV6
@@ -300,7 +315,8 @@ impl Queue {
                 .flags(),
             ),
             // GSO the link cannot carry (renegotiated under the stack's
-            // feet; `features_check` stops the next ones).
+            // feet, or an MSS the ring does not take; `features_check`
+            // has the stack segment those).
             Ok(Some(_)) | Err(_) => None,
             Ok(None) if skb.csum_partial() => {
                 skb.checksum_help().ok()?;
@@ -392,38 +408,69 @@ impl Queue {
 
     /// Transmits `skb` (`ndo_start_xmit`, queue lock held, BH disabled).
     pub(crate) fn xmit(&self, dev: &net::Device, mut skb: SkBuff) -> TxResult {
-        let Some(txq) = dev.tx_queue(u32::from(self.index)) else {
-            self.stats.tx_dropped.inc();
-            return TxResult::Ok;
+        let outcome = match dev.tx_queue(u32::from(self.index)) {
+            None => Xmit::Dropped,
+            Some(txq) => {
+                let mut guard = self.tx.lock();
+                match guard.as_mut() {
+                    None => Xmit::Dropped,
+                    Some(tx) => {
+                        let outcome = self.xmit_locked(dev, txq, tx, &mut skb);
+                        if outcome == Xmit::Dropped {
+                            // Frames reserved before this one (`xmit_more`)
+                            // go now: the stack may not call again soon.
+                            self.flush(dev, tx);
+                        }
+                        outcome
+                    }
+                }
+            }
         };
-        let mut guard = self.tx.lock();
-        let Some(tx) = guard.as_mut() else {
-            self.stats.tx_dropped.inc();
-            return TxResult::Ok;
-        };
-        let Some(flags) = Self::tx_flags(tx, &mut skb) else {
-            self.stats.tx_dropped.inc();
-            return TxResult::Ok;
+        // The skb leaves the driver with no driver lock held: freeing it
+        // runs its destructor (socket accounting, TCP small queues).
+        match outcome {
+            Xmit::Sent => {
+                skb.consume();
+                TxResult::Ok
+            }
+            Xmit::Dropped => {
+                self.stats.tx_dropped.inc();
+                drop(skb);
+                TxResult::Ok
+            }
+            Xmit::Busy => TxResult::Busy(skb),
+        }
+    }
+
+    /// Places `skb` in the ring and publishes it unless more follow
+    /// (`xmit_more`); the transmit lock is held.
+    fn xmit_locked(
+        &self,
+        dev: &net::Device,
+        txq: &TxQueue,
+        tx: &mut TxState,
+        skb: &mut SkBuff,
+    ) -> Xmit {
+        let Some(flags) = Self::tx_flags(tx, skb) else {
+            return Xmit::Dropped;
         };
         let len = skb.len();
         let slot = match tx.ring.reserve(len) {
             Ok(slot) => slot,
-            Err(TxError::Length) => {
-                self.stats.tx_dropped.inc();
-                return TxResult::Ok;
-            }
+            Err(TxError::Length) => return Xmit::Dropped,
             Err(TxError::Full) => {
                 // Only when the frame is larger than the stop threshold
                 // assumed (the MTU grew): make room, or stop and requeue.
                 self.arm_wake(dev, tx, txq, true);
                 match tx.ring.reserve(len) {
                     Ok(slot) => slot,
-                    Err(_) if !txq.is_stopped() => {
-                        self.stats.tx_stops.inc();
-                        txq.stop();
-                        return TxResult::Busy(skb);
+                    Err(_) => {
+                        if !txq.is_stopped() {
+                            self.stats.tx_stops.inc();
+                            txq.stop();
+                        }
+                        return Xmit::Busy;
                     }
-                    Err(_) => return TxResult::Busy(skb),
                 }
             }
         };
@@ -442,8 +489,7 @@ impl Queue {
                 .is_err()
         {
             tx.ring.cancel(&slot);
-            self.stats.tx_dropped.inc();
-            return TxResult::Ok;
+            return Xmit::Dropped;
         }
         if let Some(l) = tx.lens.get_mut(to_usize(slot.slot())) {
             *l = len;
@@ -451,7 +497,6 @@ impl Queue {
         self.stats.tx_packets.inc();
         self.stats.tx_bytes.add(u64::from(len));
         let tell = txq.sent(len, net::xmit_more());
-        skb.consume();
         self.note_pending(tx);
         if tell {
             self.flush(dev, tx);
@@ -463,7 +508,7 @@ impl Queue {
             // completions, so ask the peer to interrupt.
             self.arm_wake(dev, tx, txq, false);
         }
-        TxResult::Ok
+        Xmit::Sent
     }
 
     /// The completion half of a poll: reap, restart the queue, and answer a
@@ -524,18 +569,18 @@ impl Queue {
         Some(skb)
     }
 
-    /// Copies one validated frame out of the window into a new skb and
-    /// hands it to GRO.
-    fn receive(&self, napi: &Napi<Self>, rx: &mut RxState, frame: RxFrame) {
+    /// Copies one validated frame out of the window into a new skb, ready
+    /// for GRO (which the caller calls with no lock held).
+    fn receive(&self, napi: &Napi<Self>, rx: &mut RxState, frame: RxFrame) -> Option<SkBuff> {
         let dev = napi.dev();
         let src = rx.in_base + rx.ring.layout().data_off() as usize + frame.off as usize;
         let Some(mut skb) = Self::copy_out(napi, rx, src, frame.len) else {
             self.stats.rx_dropped.inc();
-            return;
+            return None;
         };
         if skb.eth_type_trans(dev).is_err() {
             self.stats.rx_dropped.inc();
-            return;
+            return None;
         }
         if let Some(g) = frame.gso() {
             // One large TCP segment: its checksum field holds only the
@@ -547,7 +592,7 @@ impl Queue {
             };
             if skb.set_tcp_gso(gso).is_err() {
                 self.stats.error(RingError::BadGso);
-                return;
+                return None;
             }
             skb.set_csum_unnecessary();
         } else if frame.csum_valid() && dev.features() & RXCSUM != 0 {
@@ -556,7 +601,7 @@ impl Queue {
         skb.record_rx_queue(self.index);
         self.stats.rx_packets.inc();
         self.stats.rx_bytes.add(u64::from(frame.len));
-        napi.gro_receive(skb);
+        Some(skb)
     }
 
     /// Reads the peer's `prod` once; a bad one is counted and treated as
@@ -573,17 +618,17 @@ impl Queue {
     }
 }
 
-impl napi::Poll for Queue {
-    fn poll(&self, napi: &Napi<Self>, budget: u32) -> u32 {
-        self.poll_tx(napi.dev());
-
+impl Queue {
+    /// Takes up to `want` descriptors off the receive ring under the
+    /// receive lock, the frames into `batch`, and passes the ring space
+    /// back to the peer. Returns the descriptors taken.
+    fn poll_rx(&self, napi: &Napi<Self>, want: u32, batch: &mut RxBatch) -> u32 {
         let mut guard = self.rx.lock();
         let Some(rx) = guard.as_mut() else {
-            napi.complete_done(0);
             return 0;
         };
         let mut work = 0;
-        while work < budget {
+        while work < want {
             if rx.ring.pending() == 0 {
                 if self.refresh(rx) == 0 {
                     break;
@@ -602,7 +647,11 @@ impl napi::Poll for Queue {
                 .unwrap_or([0; DESC_LEN]);
             match rx.ring.take(&Desc::from_le_bytes(raw)) {
                 None => break,
-                Some(Ok(frame)) => self.receive(napi, rx, frame),
+                Some(Ok(frame)) => {
+                    if let Some(skb) = self.receive(napi, rx, frame) {
+                        batch.push(skb);
+                    }
+                }
                 Some(Err(e)) => self.stats.error(e),
             }
             work += 1;
@@ -623,18 +672,95 @@ impl napi::Poll for Queue {
             }
             trace::rx_consume(napi.dev(), self.index, c.cons, c.count, kick);
         }
+        work
+    }
 
-        if work < budget && napi.complete_done(work) {
-            // Going idle: interrupt me when the next descriptor is
-            // published, then look once more.
+    /// Going idle (after `napi_complete_done`): asks the peer to interrupt
+    /// when it publishes the next descriptor, then looks once more.
+    fn rearm(&self, napi: &Napi<Self>) {
+        let more = {
+            let mut guard = self.rx.lock();
+            let Some(rx) = guard.as_mut() else {
+                return;
+            };
             let _ = rx
                 .win
                 .outbound
                 .write32(rx.out_base + Q_RX_EVENT as usize, rx.ring.event_for_next());
             mb();
-            if self.refresh(rx) != 0 {
-                napi.schedule();
+            self.refresh(rx) != 0
+        };
+        if more {
+            napi.schedule();
+        }
+    }
+}
+
+/// Frames handed up the stack in one go: at most this many are held
+/// between the receive lock and GRO.
+const RX_BATCH: usize = 16;
+
+/// Received skbs on their way to GRO, collected under the receive lock and
+/// handed up after it is dropped.
+struct RxBatch {
+    skbs: [Option<SkBuff>; RX_BATCH],
+    len: usize,
+}
+
+impl RxBatch {
+    fn new() -> Self {
+        Self {
+            skbs: [const { None }; RX_BATCH],
+            len: 0,
+        }
+    }
+
+    /// Adds `skb`; the caller takes at most [`RX_BATCH`] descriptors per
+    /// batch, so there is always room (a frame beyond it would be dropped,
+    /// as freed).
+    fn push(&mut self, skb: SkBuff) {
+        if let Some(slot) = self.skbs.get_mut(self.len) {
+            *slot = Some(skb);
+            self.len += 1;
+        }
+    }
+
+    /// Hands every frame to GRO, in ring order.
+    fn hand_up(&mut self, napi: &Napi<Queue>) {
+        for skb in self.skbs.iter_mut().take(self.len).filter_map(Option::take) {
+            napi.gro_receive(skb);
+        }
+        self.len = 0;
+    }
+}
+
+impl napi::Poll for Queue {
+    /// Completions, then up to `budget` received frames.
+    ///
+    /// No driver lock is held while anything goes up the stack: GRO and
+    /// `napi_complete_done` (which flushes GRO) run the stack's receive
+    /// path, and that transmits (TCP ACKs, ARP replies, forwarded packets)
+    /// through `xmit` and this queue's transmit lock, while `stop` and
+    /// `xmit` take the locks in their own order. So the receive ring is
+    /// read in batches under the receive lock, and each batch is handed up
+    /// once the lock is dropped.
+    fn poll(&self, napi: &Napi<Self>, budget: u32) -> u32 {
+        self.poll_tx(napi.dev());
+
+        let mut work = 0;
+        let mut batch = RxBatch::new();
+        while work < budget {
+            let want = (budget - work).min(RX_BATCH as u32);
+            let n = self.poll_rx(napi, want, &mut batch);
+            batch.hand_up(napi);
+            work += n;
+            if n < want {
+                break;
             }
+        }
+
+        if work < budget && napi.complete_done(work) {
+            self.rearm(napi);
         }
         work
     }
