@@ -369,9 +369,15 @@ impl net::Driver for Nic {
     }
 
     fn features_check(&self, _dev: &net::Device, skb: &SkBuff, features: u64) -> u64 {
-        // A GSO packet the link cannot carry as one frame is segmented by
-        // the core.
-        if skb.len() <= self.gso_max.load(Ordering::Relaxed) {
+        // A GSO packet the link cannot carry as one frame (too long, or an
+        // MSS the ring protocol does not allow) is segmented by the core.
+        let fits = skb.len() <= self.gso_max.load(Ordering::Relaxed)
+            && match skb.tcp_gso() {
+                Ok(Some(g)) => ring::Gso::mss_ok(u32::from(g.mss)),
+                Ok(None) => true,
+                Err(_) => false,
+            };
+        if fits {
             features
         } else {
             features & !net::features::GSO_MASK

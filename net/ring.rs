@@ -170,6 +170,17 @@ pub const DESC_F_GSO_ECN: u32 = 1 << 3;
 /// The MSS of a GSO frame is in flag bits 16..31 (zero for other frames).
 pub const DESC_GSO_SIZE_SHIFT: u32 = 16;
 
+/// Smallest MSS of a GSO frame: Linux's smallest accepted TCP MSS
+/// (`TCP_MIN_MSS`). A frame of `max_frame` bytes then makes at most about
+/// 750 segments if the receiver has to segment it (to forward it), where
+/// an MSS of 1 would make 65,000 in one softirq. A sender segments a
+/// packet with a smaller MSS in software before it reaches the ring.
+pub const MIN_GSO_SIZE: u32 = 88;
+
+/// An MSS the sender never uses: Linux's `GSO_BY_FRAGS`, which means
+/// "segment at the fragment boundaries" to the kernel, not a size.
+pub const GSO_BY_FRAGS: u32 = 0xffff;
+
 /// Every flag bit that [`FEATURE_GSO`] allows.
 const DESC_F_GSO_ALL: u32 =
     DESC_F_GSO_TCPV4 | DESC_F_GSO_TCPV6 | DESC_F_GSO_ECN | (0xffff << DESC_GSO_SIZE_SHIFT);
@@ -191,7 +202,8 @@ pub struct Gso {
     pub proto: GsoProto,
     /// Whether the segment uses ECN.
     pub ecn: bool,
-    /// The MSS: payload bytes per segment, at least 1.
+    /// The MSS: payload bytes per segment, at least [`MIN_GSO_SIZE`],
+    /// never [`GSO_BY_FRAGS`].
     pub size: u16,
 }
 
@@ -207,10 +219,18 @@ impl Gso {
         DESC_F_CSUM_VALID | proto | ecn | (self.size as u32) << DESC_GSO_SIZE_SHIFT
     }
 
+    /// Whether a GSO frame may carry `mss`: at least [`MIN_GSO_SIZE`], not
+    /// [`GSO_BY_FRAGS`]. A sender segments other packets in software.
+    pub const fn mss_ok(mss: u32) -> bool {
+        mss >= MIN_GSO_SIZE && mss != GSO_BY_FRAGS
+    }
+
     /// Decodes the GSO part of a descriptor's flags for a frame of `len`
     /// bytes: `Ok(None)` for a plain frame. A GSO frame names exactly one
-    /// protocol, an MSS in `1..len` and [`DESC_F_CSUM_VALID`]; a plain frame
-    /// has no ECN flag and a zero MSS.
+    /// protocol, [`DESC_F_CSUM_VALID`] and an MSS below `len`, not
+    /// [`GSO_BY_FRAGS`] ([`RingError::BadGso`] otherwise), of at least
+    /// [`MIN_GSO_SIZE`] ([`RingError::SmallMss`]); a plain frame has no ECN
+    /// flag and a zero MSS.
     pub const fn from_flags(flags: u32, len: u32) -> Result<Option<Self>, RingError> {
         let size = flags >> DESC_GSO_SIZE_SHIFT;
         let ecn = flags & DESC_F_GSO_ECN != 0;
@@ -220,8 +240,11 @@ impl Gso {
             DESC_F_GSO_TCPV6 => GsoProto::TcpV6,
             _ => return Err(RingError::BadGso),
         };
-        if size == 0 || size >= len || flags & DESC_F_CSUM_VALID == 0 {
+        if size >= len || size == GSO_BY_FRAGS || flags & DESC_F_CSUM_VALID == 0 {
             return Err(RingError::BadGso);
+        }
+        if size < MIN_GSO_SIZE {
+            return Err(RingError::SmallMss);
         }
         #[allow(clippy::as_conversions)] // `size` < 2^16: shifted out of a u32.
         Ok(Some(Self {
@@ -738,11 +761,13 @@ pub enum RingError {
     BadExtent = 6,
     /// A descriptor's GSO flags and MSS do not describe a GSO frame.
     BadGso = 7,
+    /// A GSO frame's MSS is below [`MIN_GSO_SIZE`].
+    SmallMss = 8,
 }
 
 impl RingError {
     /// Number of kinds.
-    pub const COUNT: usize = 8;
+    pub const COUNT: usize = 9;
 
     /// Every kind, in [`Self::index`] order.
     pub const ALL: [RingError; Self::COUNT] = [
@@ -754,6 +779,7 @@ impl RingError {
         Self::BadLength,
         Self::BadExtent,
         Self::BadGso,
+        Self::SmallMss,
     ];
 
     /// Index of this kind in `0..COUNT`, for an array of counters.
@@ -767,6 +793,7 @@ impl RingError {
             Self::BadLength => 5,
             Self::BadExtent => 6,
             Self::BadGso => 7,
+            Self::SmallMss => 8,
         }
     }
 
@@ -781,6 +808,7 @@ impl RingError {
             Self::BadLength => "bad_desc_len",
             Self::BadExtent => "bad_desc_extent",
             Self::BadGso => "bad_desc_gso",
+            Self::SmallMss => "bad_desc_mss",
         }
     }
 }

@@ -181,8 +181,8 @@ fn gso_frames_round_trip_when_negotiated() {
     for (proto, ecn, size) in [
         (GsoProto::TcpV4, false, 1448),
         (GsoProto::TcpV6, true, 1428),
-        (GsoProto::TcpV4, false, 1),
-        (GsoProto::TcpV6, false, u16::MAX),
+        (GsoProto::TcpV4, false, MIN_GSO_SIZE as u16),
+        (GsoProto::TcpV6, false, u16::MAX - 1),
     ] {
         let g = Gso { proto, ecn, size };
         let f = r.parse(&desc(0, MAX_FRAME, g.flags(), 0)).unwrap();
@@ -207,7 +207,7 @@ fn gso_flags_are_checked() {
     assert_eq!(e(&gso, 9000, c | both | mss(1448)), RingError::BadGso);
     assert_eq!(e(&gso, 9000, c | mss(1448)), RingError::BadGso);
     assert_eq!(e(&gso, 9000, c | DESC_F_GSO_ECN), RingError::BadGso);
-    assert_eq!(e(&gso, 9000, c | DESC_F_GSO_TCPV4), RingError::BadGso);
+    assert_eq!(e(&gso, 9000, c | DESC_F_GSO_TCPV4), RingError::SmallMss);
     assert_eq!(
         e(&gso, 1000, c | DESC_F_GSO_TCPV4 | mss(1000)),
         RingError::BadGso
@@ -233,12 +233,34 @@ fn gso_flags_are_checked() {
 }
 
 #[test]
+fn gso_mss_below_the_minimum_is_counted_apart() {
+    // A tiny MSS makes a frame that is forwarded without TSO into tens of
+    // thousands of segments: below Linux's TCP minimum it is refused, with
+    // its own counter; GSO_BY_FRAGS is no size at all.
+    let l = QueueLayout::new(16, 1 << 20, MAX_FRAME).unwrap();
+    let r = RxRing::new(l, FEATURE_CSUM | FEATURE_GSO);
+    let gso = |size: u32, len| {
+        let flags = DESC_F_CSUM_VALID | DESC_F_GSO_TCPV4 | size << DESC_GSO_SIZE_SHIFT;
+        r.parse(&desc(0, len, flags, 0))
+    };
+    assert_eq!(MIN_GSO_SIZE, 88);
+    for size in [0, 1, 8, MIN_GSO_SIZE - 1] {
+        assert_eq!(gso(size, MAX_FRAME), Err(RingError::SmallMss), "{size}");
+    }
+    assert!(gso(MIN_GSO_SIZE, MAX_FRAME).is_ok());
+    assert_eq!(gso(GSO_BY_FRAGS, MAX_FRAME), Err(RingError::BadGso));
+    assert!(Gso::mss_ok(MIN_GSO_SIZE) && Gso::mss_ok(1448) && Gso::mss_ok(0xfffe));
+    assert!(!Gso::mss_ok(0) && !Gso::mss_ok(87) && !Gso::mss_ok(GSO_BY_FRAGS));
+    assert_eq!(RingError::SmallMss.name(), "bad_desc_mss");
+}
+
+#[test]
 fn gso_flags_never_panic_and_accept_only_consistent_values() {
     // Every combination of the low flag bits with a few MSS values.
     let l = QueueLayout::new(16, 1 << 20, MAX_FRAME).unwrap();
     let r = RxRing::new(l, FEATURE_CSUM | FEATURE_GSO);
     for low in 0..16u32 {
-        for m in [0u32, 1, 1448, 8999, 9000, 0xffff] {
+        for m in [0u32, 1, 87, 88, 1448, 8999, 9000, 0xffff] {
             let flags = low | m << DESC_GSO_SIZE_SHIFT;
             let ok = r.parse(&desc(0, 9000, flags, 0)).is_ok();
             let proto = low & (DESC_F_GSO_TCPV4 | DESC_F_GSO_TCPV6);
@@ -248,8 +270,7 @@ fn gso_flags_never_panic_and_accept_only_consistent_values() {
             } else {
                 proto != DESC_F_GSO_TCPV4 | DESC_F_GSO_TCPV6
                     && low & DESC_F_CSUM_VALID != 0
-                    && m != 0
-                    && m < 9000
+                    && (MIN_GSO_SIZE..9000).contains(&m)
             };
             assert_eq!(ok, expect, "flags {flags:#x}");
         }

@@ -314,7 +314,11 @@ pub(crate) struct FuzzStats {
 fn honest_flags(inp: &mut Input<'_>, features: u32, len: u32) -> u32 {
     let csum = features & FEATURE_CSUM & u32::from(inp.u8());
     let mss = inp.u16();
-    if csum != 0 && features & FEATURE_GSO != 0 && mss != 0 && u32::from(mss) < len {
+    if csum != 0
+        && features & FEATURE_GSO != 0
+        && Gso::mss_ok(u32::from(mss))
+        && u32::from(mss) < len
+    {
         let proto = if mss & 1 == 0 {
             GsoProto::TcpV4
         } else {
