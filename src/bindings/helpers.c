@@ -293,6 +293,14 @@ void ntbnet_skb_add_pool_frag(struct sk_buff *skb, struct page *page,
  * TCP segmentation offload (skb_shinfo() is a macro). Returns 0 for a
  * packet without GSO, 1 for TCP over IPv4 or IPv6 (with *mss, *v6, *ecn),
  * -EINVAL for any other GSO type.
+ *
+ * SKB_GSO_DODGY (a GSO packet from an untrusted source: a peer's GSO
+ * frame, a tap, a packet socket, being forwarded or bridged) is accepted,
+ * as virtio_net and tun accept it: the device does not offer
+ * NETIF_F_GSO_ROBUST, so before the stack hands such a packet over,
+ * validate_xmit_skb() runs it through skb_gso_segment(), which checks its
+ * IP and TCP headers (inet_gso_segment(), tcp_gso_segment()) and resets
+ * gso_segs, and segments it only if the device could not take it anyway.
  */
 int ntbnet_skb_tcp_gso(const struct sk_buff *skb, u16 *mss, bool *v6, bool *ecn)
 {
@@ -301,7 +309,8 @@ int ntbnet_skb_tcp_gso(const struct sk_buff *skb, u16 *mss, bool *v6, bool *ecn)
 
 	if (!skb_is_gso(skb))
 		return 0;
-	if (sh->gso_type & ~(SKB_GSO_TCPV4 | SKB_GSO_TCPV6 | SKB_GSO_TCP_ECN) ||
+	if (sh->gso_type & ~(SKB_GSO_TCPV4 | SKB_GSO_TCPV6 | SKB_GSO_TCP_ECN |
+			     SKB_GSO_DODGY) ||
 	    (proto != SKB_GSO_TCPV4 && proto != SKB_GSO_TCPV6))
 		return -EINVAL;
 	*mss = sh->gso_size;
@@ -318,7 +327,8 @@ int ntbnet_skb_set_tcp_gso(struct sk_buff *skb, u16 mss, bool v6, bool ecn)
 {
 	struct skb_shared_info *sh = skb_shinfo(skb);
 
-	if (!mss || skb->protocol != htons(v6 ? ETH_P_IPV6 : ETH_P_IP))
+	if (!mss || mss == GSO_BY_FRAGS ||
+	    skb->protocol != htons(v6 ? ETH_P_IPV6 : ETH_P_IP))
 		return -EINVAL;
 	sh->gso_size = mss;
 	sh->gso_type = (v6 ? SKB_GSO_TCPV6 : SKB_GSO_TCPV4) |
