@@ -25,6 +25,7 @@
 //! silent) picks a new session; one whose peer restarted keeps its own.
 
 use crate::klib::irq::domain::PeerTrigger;
+use crate::klib::irq::index::TriggerWatch;
 use crate::klib::kern::barrier::{rmb, wmb};
 use crate::klib::kern::random;
 use crate::klib::kern::work::WorkCallback;
@@ -144,7 +145,7 @@ pub(crate) struct Link {
     setup_failed: bool,
     /// The peer's trigger descriptors of the running link, to notice a
     /// republished one.
-    peer_triggers: KVec<TriggerWords>,
+    peer_triggers: KVec<TriggerWatch>,
 }
 
 impl Link {
@@ -259,13 +260,20 @@ impl Link {
         }
     }
 
-    /// The peer's trigger descriptor of queue `q`.
-    fn peer_trigger(dev: &ntb::Device, q: u32) -> TriggerWords {
-        let mut words = [0; 3];
-        for (w, val) in words.iter_mut().enumerate() {
-            *val = dev.spad_read(negotiate::sp_trigger(q, w as u32));
-        }
-        words
+    /// The peer's trigger descriptor of queue `q`, if two reads in a row
+    /// agree (the peer may be rewriting it: see [`TriggerWatch`]).
+    fn peer_trigger(dev: &ntb::Device, q: u32) -> Option<TriggerWords> {
+        let read = || {
+            let mut words = [0; 3];
+            for (w, val) in words.iter_mut().enumerate() {
+                *val = dev.spad_read(negotiate::sp_trigger(q, w as u32));
+            }
+            words
+        };
+        let first = read();
+        rmb();
+        let second = read();
+        (first == second).then_some(first)
     }
 
     /// While up: republishes triggers of this host that changed, and
@@ -277,14 +285,16 @@ impl Link {
             changed &= changed - 1;
             Self::publish_trigger(nic, q);
         }
-        for (q, seen) in self.peer_triggers.iter_mut().enumerate() {
-            let words = Self::peer_trigger(dev, q as u32);
-            if words == *seen {
+        for (q, watch) in self.peer_triggers.iter_mut().enumerate() {
+            // A changed descriptor is used once it reads the same on two
+            // ticks in a row: never half of a rewrite.
+            let Some(words) = Self::peer_trigger(dev, q as u32).and_then(|w| watch.observe(w))
+            else {
                 continue;
-            }
+            };
             match notify::resolve(dev, words) {
                 Ok(t) => {
-                    *seen = words;
+                    watch.adopt(words);
                     if let Some(queue) = nic.queues.get(q) {
                         queue.set_kick(&t);
                     }
@@ -527,11 +537,16 @@ impl Link {
         let mut kicks = KVec::new();
         let mut seen = KVec::new();
         for q in 0..agreed.queues {
-            let words = Self::peer_trigger(dev, q);
+            // Being rewritten: again at the next tick.
+            let Some(words) = Self::peer_trigger(dev, q) else {
+                return;
+            };
             let Ok(kick) = notify::resolve(dev, words) else {
                 return self.refuse(nic, Incompatible::Interrupts(words[0]));
             };
-            if kicks.push(kick, GFP_KERNEL).is_err() || seen.push(words, GFP_KERNEL).is_err() {
+            if kicks.push(kick, GFP_KERNEL).is_err()
+                || seen.push(TriggerWatch::new(words), GFP_KERNEL).is_err()
+            {
                 return;
             }
         }

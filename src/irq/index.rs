@@ -413,6 +413,45 @@ impl Trigger {
     }
 }
 
+/// Follows a trigger descriptor that the peer may republish at any time
+/// (its three words written one after the other, read here without any
+/// lock): a changed value is taken only once two reads in a row, one link
+/// tick apart, agree, so a half-written descriptor is never used. A peer
+/// writes its three words in microseconds; it would have to stall between
+/// two of them for a whole tick to be read torn twice alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TriggerWatch {
+    used: [u32; TRIGGER_WORDS],
+    last: [u32; TRIGGER_WORDS],
+}
+
+impl TriggerWatch {
+    /// Watches a descriptor whose value `used` is in use.
+    pub const fn new(used: [u32; TRIGGER_WORDS]) -> Self {
+        Self { used, last: used }
+    }
+
+    /// Feeds one read of the words; returns them if they differ from the
+    /// value in use and the previous read saw the same. The caller resolves
+    /// them and, if they work, calls [`Self::adopt`]; otherwise the same
+    /// words come back at the next read.
+    pub fn observe(&mut self, words: [u32; TRIGGER_WORDS]) -> Option<[u32; TRIGGER_WORDS]> {
+        let settled = words == self.last;
+        self.last = words;
+        (settled && words != self.used).then_some(words)
+    }
+
+    /// The words [`Self::observe`] returned are in use now.
+    pub fn adopt(&mut self, words: [u32; TRIGGER_WORDS]) {
+        self.used = words;
+    }
+
+    /// The value in use.
+    pub const fn used(&self) -> [u32; TRIGGER_WORDS] {
+        self.used
+    }
+}
+
 /// A captured MSI message as `(offset in the window, data)`, packed into
 /// one word so that the interrupt core's callback can store it atomically
 /// and a reader never sees half of an update.

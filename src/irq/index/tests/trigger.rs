@@ -94,3 +94,63 @@ proptest! {
         prop_assert_eq!(PackedMsg::from_raw(PackedMsg::new(off, data).raw()).get(), Some((off, data)));
     }
 }
+
+#[test]
+fn watch_takes_a_republished_trigger_only_once_it_settled() {
+    let old = Trigger::Msi {
+        window: 1,
+        offset: 0x40,
+        data: 0x21,
+    }
+    .to_words();
+    let new = Trigger::Msi {
+        window: 1,
+        offset: 0x80,
+        data: 0x35,
+    }
+    .to_words();
+    // The peer is halfway through rewriting: the new offset, the old data.
+    let torn = [new[0], new[1], old[2]];
+    let mut w = TriggerWatch::new(old);
+    assert_eq!(w.observe(old), None);
+    // A torn read is not used, nor is the first read of the new value.
+    assert_eq!(w.observe(torn), None);
+    assert_eq!(w.observe(new), None);
+    // The second read in a row of the same words is.
+    assert_eq!(w.observe(new), Some(new));
+    w.adopt(new);
+    assert_eq!(w.used(), new);
+    assert_eq!(w.observe(new), None);
+}
+
+#[test]
+fn watch_retries_words_the_caller_did_not_adopt() {
+    let old = Trigger::Doorbell { bit: 1 }.to_words();
+    let bad = [0xff, 0, 0];
+    let mut w = TriggerWatch::new(old);
+    assert_eq!(w.observe(bad), None);
+    assert_eq!(w.observe(bad), Some(bad));
+    // Refused by the caller (not adopted): the old trigger stays in use
+    // and the bad words are offered again, to be counted again.
+    assert_eq!(w.observe(bad), Some(bad));
+    assert_eq!(w.used(), old);
+}
+
+proptest! {
+    /// Whatever the sequence of reads, a value is returned only if the read
+    /// before it saw the same words.
+    #[test]
+    fn watch_never_returns_a_value_read_once(reads in proptest::collection::vec(
+        proptest::array::uniform3(0u32..3), 1..40)) {
+        let mut w = TriggerWatch::new([0; 3]);
+        let mut prev = [0u32; 3];
+        for r in reads {
+            if let Some(words) = w.observe(r) {
+                prop_assert_eq!(words, prev);
+                prop_assert_eq!(words, r);
+                w.adopt(words);
+            }
+            prev = r;
+        }
+    }
+}
