@@ -28,7 +28,7 @@
 # waits for (which adds that counter) is in.
 ATTACKS='
 0 baseline - -
-1 port-session - -
+1 port-session - refused_max_frame issue 15 item 4: ntb_hw_ivshmem and ntbnet log every flap, 10-11 lines a second (limit 10)
 2 port-heartbeat - -
 3 port-link-enable - -
 4 spad-garbage - -
