@@ -85,8 +85,9 @@ PEER=10.99.0.$((2 - HOST))
 # vm-args --append), db (the virtual NTB's) by default.
 if grep -qx 0x11f8 /sys/bus/pci/devices/*/vendor 2>/dev/null; then
 	NTB_HW=switchtec NTB_HW_MODULES="switchtec ntb_hw_switchtec"
+	NTB_HW_RMMOD="ntb_hw_switchtec switchtec"
 else
-	NTB_HW=ivshmem NTB_HW_MODULES=ntb_hw_ivshmem
+	NTB_HW=ivshmem NTB_HW_MODULES=ntb_hw_ivshmem NTB_HW_RMMOD=ntb_hw_ivshmem
 fi
 NTB_BACKEND=$(sed -n 's/.*ntbvm\.backend=\([a-z]*\).*/\1/p' /proc/cmdline)
 NTB_BACKEND=${NTB_BACKEND:-db}
