@@ -7,6 +7,11 @@
 #                     initramfs into build/
 #   make run          boot two hosts and bring up the link (the demo)
 #   make test         host unit tests and VM selftests, KTAP
+#   make debug        the VM platform on the debug kernel (KASAN, lockdep,
+#                     fault injection; selftests/config.debug) in build/debug/
+#   make test-debug   the VM tests marked `vm-kernels: debug` on it
+#   make stress [STRESS=NAME]
+#                     long stress runs in VMs (selftests/stress/), not in CI
 #   make bench        ntbnet against ntb_netdev in VMs, and ntb_perf on the
 #                     Switchtec model against the virtual NTB (not tests; see
 #                     Documentation/performance.md; BENCH_ROUNDS=N)
@@ -39,7 +44,7 @@ RUST_SOURCES := $(shell find $(TOP)/src $(TOP)/net $(TOP)/hw -name '*.rs' -o -na
 SERVER_SOURCES := $(shell find $(TOP)/hw/ivshmem/server -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 HOSTILE_SOURCES := $(shell find $(TOP)/selftests/hostile -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 
-.PHONY: all modules vm run test bench check clean distclean help hw-kernel-config dkms-source
+.PHONY: all modules vm run test bench check clean distclean help hw-kernel-config dkms-source debug test-debug stress
 
 ifeq ($(origin KDIR),undefined)
 # --- The VM platform: bootstrap, cached test kernel, then everything. -------
@@ -104,11 +109,39 @@ $(BUILD)/initramfs.cpio.gz: $(TOP)/scripts/mkinitramfs.sh $(TOP)/selftests/init 
 	@echo "  GEN      $@"
 	@$(TOP)/scripts/mkinitramfs.sh "$(KDIR)" $@ $(addprefix $(BUILD)/,$(PROJECT_KO) $(notdir $(KERNEL_KO)))
 
+# The debug kernel's platform in build/debug/. An out-of-tree module tree
+# builds for one kernel at a time, so the debug modules build in a copy of
+# the sources (without any build output), which keeps its objects between
+# runs; the server is the same program.
+DEBUG_BUILD := $(BUILD)/debug
+TREE_FILES := Kbuild Makefile Cargo.toml Cargo.lock src net hw scripts selftests
+TREE_EXCLUDE := *.o *.ko *.mod *.mod.c .*.cmd .*.d modules.order Module.symvers \
+	bindings_generated.rs bindings_wrappers.c
+
+debug: all
+	@kdir=$$($(TOP)/scripts/build-kernel.sh --variant debug) && \
+		mkdir -p $(DEBUG_BUILD)/tree && \
+		(cd $(TOP) && tar -cf - $(foreach x,$(TREE_EXCLUDE),--exclude='$(x)') $(TREE_FILES)) | \
+		tar -xf - -C $(DEBUG_BUILD)/tree && \
+		cp $(BUILD)/ivshmem-server $(DEBUG_BUILD)/ivshmem-server && \
+		qemu=$$($(TOP)/scripts/build-qemu.sh) && \
+		$(MAKE) --no-print-directory -f $(DEBUG_BUILD)/tree/Makefile KDIR="$$kdir" QEMU_BIN="$$qemu" \
+			NTBNET_VM=1 BUILD=$(DEBUG_BUILD) vm
+
+# Long stress runs (selftests/stress/, not part of `make test`); results
+# in Documentation/testing.md.
+stress: all
+	@NTBNET_SUITE=stress $(TOP)/selftests/run_tests.sh $(STRESS)
+
 run: all
 	@$(TOP)/selftests/run_demo.sh
 
 test: all
 	@$(TOP)/selftests/run_tests.sh
+
+# The debug kernel's pass (Documentation/testing.md, "The debug kernel").
+test-debug: debug
+	@NTBNET_KERNELS=debug $(TOP)/selftests/run_tests.sh
 
 # The benchmark runs on its own kernel, the test kernel without debug
 # options (selftests/config.bench), with the modules built for it in a copy
@@ -153,4 +186,4 @@ distclean: clean
 	@rm -rf $(TOP)/target
 
 help:
-	@sed -n '3,23p' $(TOP)/Makefile
+	@sed -n '3,26p' $(TOP)/Makefile

@@ -10,6 +10,11 @@
 # 3. VM selftests: every selftests/vm/*.sh (or those whose name matches
 #    PATTERN) runs on the hosts its `# vm-args:` line asks for, through
 #    selftests/vm.sh; the hosts' own KTAP is shown as diagnostics.
+# 4. With NTBNET_KERNELS="base debug" (what `make test` sets; `base`
+#    alone by default), the VM tests whose `# vm-kernels:` line names
+#    `debug` run again on the debug kernel of build/debug/ (`make debug`),
+#    with their time limits tripled (KASAN and lockdep slow the VMs). A
+#    test without the line runs on `base` only.
 #
 # Prints KTAP and closes with `N passed, N failed`; exits non-zero on any
 # failure. Run files are kept in build/test-runs/.
@@ -17,6 +22,11 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 pattern=${1:-}
+# NTBNET_SUITE=stress (`make stress`): the VM scripts of selftests/stress/
+# instead of the host tests and selftests/vm/.
+suite=${NTBNET_SUITE:-vm}
+# The host tests run with the base kernel's pass only.
+[[ " ${NTBNET_KERNELS:-base} " == *" base "* ]] || suite=vm-only
 logs=$top/build/test-runs
 rm -rf "$logs" && mkdir -p "$logs"
 export PATH=$HOME/.cargo/bin:$PATH
@@ -32,7 +42,7 @@ record() {
 }
 
 # --- Host unit tests --------------------------------------------------------
-if [ -z "$pattern" ] || [[ cargo == *$pattern* ]]; then
+if [ "$suite" = vm ] && { [ -z "$pattern" ] || [[ cargo == *$pattern* ]]; }; then
 	if (cd "$top" && timeout 1200 cargo test --workspace --locked --quiet -- --format pretty --test-threads 2) \
 		> "$logs/cargo.log" 2>&1; then
 		cargo_rc=0
@@ -57,6 +67,7 @@ fi
 
 # --- Host script tests ------------------------------------------------------
 for t in "$top"/selftests/host/*.sh; do
+	[ "$suite" = vm ] || break
 	name=$(basename "$t" .sh)
 	[ "$name" != lib ] || continue
 	[ -z "$pattern" ] || [[ $name == *$pattern* ]] || continue
@@ -71,23 +82,36 @@ for t in "$top"/selftests/host/*.sh; do
 done
 
 # --- VM selftests -----------------------------------------------------------
-for t in "$top"/selftests/vm/*.sh; do
-	name=$(basename "$t" .sh)
-	[ -z "$pattern" ] || [[ $name == *$pattern* ]] || continue
-	args=$(sed -n 's/^# vm-args: *//p' "$t" | head -n 1)
-	# `# vm-files:` names more files for /extra, relative to selftests/.
-	files=$(sed -n 's/^# vm-files: *//p' "$t" | head -n 1)
-	# shellcheck disable=SC2086 # vm-args and vm-files are word lists.
-	"$top/selftests/vm.sh" $args -o "$logs/$name" "$t" "$top/selftests/lib.sh" "$top/selftests/bad_shm.sh" \
-		$(for f in $files; do echo "$top/selftests/$f"; done) \
-		> "$logs/$name.log" 2>&1
-	rc=$?
-	sed 's/^/# /' "$logs/$name.log"
-	if [ $rc = 0 ]; then
-		record ok "vm: $name"
+for kernel in ${NTBNET_KERNELS:-base}; do
+	if [ "$kernel" = base ]; then
+		build=$top/build label=vm out=$logs slowdown=1
 	else
-		record "not ok" "vm: $name" "exit $rc, run files in $logs/$name"
+		build=$top/build/$kernel label="vm[$kernel]" out=$logs/$kernel slowdown=3
+		mkdir -p "$out"
 	fi
+	for t in "$top/selftests/${suite%-only}"/*.sh; do
+		name=$(basename "$t" .sh)
+		[ -z "$pattern" ] || [[ $name == *$pattern* ]] || continue
+		kernels=$(sed -n 's/^# vm-kernels: *//p' "$t" | head -n 1)
+		[[ " ${kernels:-base} " == *" $kernel "* ]] || continue
+		args=$(sed -n 's/^# vm-args: *//p' "$t" | head -n 1)
+		# `# vm-files:` names more files for /extra, relative to selftests/.
+		files=$(sed -n 's/^# vm-files: *//p' "$t" | head -n 1)
+		start=$SECONDS
+		# shellcheck disable=SC2086 # vm-args and vm-files are word lists.
+		NTBNET_BUILD=$build NTBNET_VM_SLOWDOWN=$slowdown \
+			"$top/selftests/vm.sh" $args -o "$out/$name" "$t" "$top/selftests/lib.sh" "$top/selftests/bad_shm.sh" \
+			$(for f in $files; do echo "$top/selftests/$f"; done) \
+			> "$out/$name.log" 2>&1
+		rc=$?
+		sed 's/^/# /' "$out/$name.log"
+		echo "# $label: $name took $((SECONDS - start)) s"
+		if [ $rc = 0 ]; then
+			record ok "$label: $name"
+		else
+			record "not ok" "$label: $name" "exit $rc, run files in $out/$name"
+		fi
+	done
 done
 
 echo "1..$n"

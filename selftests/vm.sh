@@ -57,9 +57,15 @@
 #                   do not fail on BUG:/WARNING:/Call Trace: in the consoles
 #   -q              print only the summary, not the hosts' output
 #
+# Environment: NTBNET_BUILD, the directory with the kernel, initramfs and
+# server (default build/; build/debug/ for the debug kernel);
+# NTBNET_VM_SLOWDOWN, a factor for the time limit (default 1).
+#
 # Exit status: 0 when every host's script exited 0 within the time limit
-# and no console shows a kernel error; 1 otherwise, with the reason. Every
-# process the harness starts is stopped on exit, failure or Ctrl-C.
+# and no console shows a kernel error (including any lockdep, UBSAN, KFENCE,
+# hung-task or RCU-stall report, and lockdep turned off by one); 1 otherwise,
+# with the reason. Every process the harness starts is stopped on exit,
+# failure or Ctrl-C.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,6 +104,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ $# -ge 1 ] || usage
+limit=$((limit * ${NTBNET_VM_SLOWDOWN:-1}))
 script=$1
 shift
 [ -f "$script" ] || die "no such script: $script"
@@ -305,6 +312,11 @@ while :; do
 done
 for p in "${qpids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 
+# What fails a run on any console. Lockdep reports only its first finding
+# and then turns itself off, so selftests/init also says when it is off.
+kernel_errors='BUG:|WARNING:|Call Trace:|KASAN|UBSAN|KFENCE|unreferenced object|Kernel panic'
+kernel_errors+='|possible circular locking|inconsistent lock state|lockdep turned itself off'
+kernel_errors+='|INFO: task .* blocked'
 status=0
 for ((i = 0; i < hosts; i++)); do
 	out=$run/host$i.out
@@ -325,9 +337,9 @@ for ((i = 0; i < hosts; i++)); do
 		status=1
 	fi
 	if [ $console_check = 1 ] &&
-		grep -nE 'BUG:|WARNING:|Call Trace:|KASAN|unreferenced object|Kernel panic' "$run/host$i.console" > "$run/host$i.errors"; then
+		grep -nE "$kernel_errors" "$run/host$i.console" > "$run/host$i.errors"; then
 		echo "vm.sh: host$i console shows kernel errors:" >&2
-		grep -B2 -A30 -m1 -E 'BUG:|WARNING:|Call Trace:|KASAN|unreferenced object|Kernel panic' "$run/host$i.console" |
+		grep -B2 -A30 -m1 -E "$kernel_errors" "$run/host$i.console" |
 			sed "s/^/host$i console| /" >&2
 		status=1
 	fi
