@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # vm-args: -n 2 -t 300 -c 4
+# vm-kernels: base debug
 #
 # ntbnet: queue count and ring size change (ethtool -L/-G) while TCP
 # streams flow; the link renegotiates (fewer queues on either side win),

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # vm-args: -n 2 -t 300
+# vm-kernels: base debug
 #
 # ntbnet: routed TSO traffic through ntb0 at full TSO. A GSO frame from the
 # peer arrives as untrusted GSO (SKB_GSO_DODGY); when the host forwards it

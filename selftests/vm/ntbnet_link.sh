@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # vm-args: -n 2 -t 300
+# vm-kernels: base debug
 #
 # ntbnet: the link comes up with both hosts, ping is loss-free, the carrier
 # follows the peer's interface going down and up and its heartbeat, ethtool

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 # vm-args: -n 2 -t 420 --restart 1@/unload:streaming
+# vm-kernels: base debug
 #
 # ntbnet survives its peer: (A) host 0 unloads ntbnet while it receives a
 # TCP stream, reloads it, and traffic resumes; (B) host 1 does the same
