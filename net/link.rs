@@ -1,53 +1,78 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The link: negotiation over scratchpads, bring-up and tear-down of the
-//! data path, peer watch.
+//! The link's I/O: it feeds the handshake state machine (`handshake.rs`)
+//! with events (link ticks with the peer's scratchpad words, restarts of
+//! this host, the NTB link going down) and carries out the actions it
+//! returns: scratchpad writes, cleaning this host's window, the header of
+//! the peer's window, starting and stopping the data path. It also keeps
+//! the heartbeat and what needs the NTB link up once (the windows, the
+//! queue interrupts).
 //!
-//! Every word goes into the *peer's* scratchpads (a posted write) and each
-//! host reads only its own. The handshake (Documentation/ring-protocol.md,
-//! "Negotiation") is driven by [`Link::tick`], from a work item that runs
-//! every [`LINK_TICK_MS`] and on every NTB link event, under RTNL and the
-//! link lock:
-//!
-//! 1. Each host publishes its offer and, last, a fresh random session.
-//! 2. On a new peer session a host stops writing the peer's window (takes
-//!    its link down if it was up) and acknowledges it (`SP_ACK`).
-//! 3. Acknowledged, a host zeroes its own window and says so (`SP_CLEAN`).
-//! 4. Told the peer's window is clean, a host agrees the parameters from
-//!    both offers, writes its header into the peer's window and says so
-//!    (`SP_READY`).
-//! 5. Told the peer's header is in its window, a host checks it against
-//!    the agreement and starts the data path: carrier on.
-//!
-//! Handshake words name the session of the host they are written to, so a
-//! word of an earlier session is never taken for a current one. A host
-//! that restarts (interface down and up, new channel or ring sizes, peer
-//! silent) picks a new session; one whose peer restarted keeps its own.
+//! The link work runs [`Link::tick`] every [`LINK_TICK_MS`] and on every
+//! NTB link event, under RTNL and the link lock. The device it drives is a
+//! [`Port`] (the interface, `nic.rs`).
 
+use crate::handshake::{clean_ranges, Action, Down, Event, Handshake, Phase, Refusal, Snapshot};
 use crate::klib::irq::domain::PeerTrigger;
 use crate::klib::irq::index::TriggerWatch;
 use crate::klib::kern::barrier::{rmb, wmb};
+use crate::klib::kern::once::OnceBox;
 use crate::klib::kern::random;
-use crate::klib::kern::work::WorkCallback;
-use crate::klib::net::{trace, MsgLevel, Rtnl};
+use crate::klib::kern::ratelimit::RateLimit;
+use crate::klib::net::{self, trace, MsgLevel, Rtnl};
 use crate::klib::ntb;
 use crate::negotiate::{self, Agreed, Incompatible, Offer};
-use crate::nic::{Nic, Windows, MAX_FRAME, PIDX, TICK_MS};
 use crate::notify::{self, Irqs, TriggerWords};
-use crate::queue::{RxState, TxState};
-use crate::ring::{self, Header, WindowLayout, HEADER_LEN};
-use core::sync::atomic::{AtomicU32, Ordering};
+use crate::queue::Queue;
+use crate::ring::{self, HEADER_LEN};
+use crate::stats::LinkStats;
+use crate::window::{Windows, PIDX};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::c_str;
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::Arc;
+use kernel::time::Ktime;
 
 /// Period of the link work.
 pub(crate) const LINK_TICK_MS: u32 = 100;
+/// Period of the heartbeat (the interface's ticker).
+pub(crate) const HEARTBEAT_MS: u32 = 50;
+/// Heartbeat periods without a change of the peer's heartbeat after which
+/// a running link is taken down (1 s).
+const PEER_TIMEOUT_TICKS: u32 = 1000 / HEARTBEAT_MS;
+/// `ring::MAX_FRAME` as offered: a 64 KiB frame.
+pub(crate) const MAX_FRAME: u32 = ring::MAX_FRAME;
 
-/// Ticker periods without a change of the peer's heartbeat after which a
-/// running link is taken down (1 s).
-const PEER_TIMEOUT_TICKS: u32 = 1000 / TICK_MS;
+/// The device a link drives: its NTB, queues and data path.
+pub(crate) trait Port {
+    /// The NTB device.
+    fn ntb(&self) -> &ntb::Device;
+    /// The interface's name, for the log.
+    fn name(&self) -> &CStr;
+    /// The interface.
+    fn netdev(&self) -> &net::Device;
+    /// Every queue the device can have.
+    fn queues(&self) -> &[Arc<Queue>];
+    /// The queue interrupts, set up at the first NTB link-up.
+    fn irqs(&self) -> &OnceBox<Irqs>;
+    /// Device-wide counters.
+    fn stats(&self) -> &LinkStats;
+    /// The heartbeats.
+    fn heartbeat(&self) -> &Heartbeat;
+    /// Which non-error messages to print (`ethtool -s ntb0 msglvl`).
+    fn msg(&self) -> &MsgLevel;
+    /// Starts the data path of an agreed link.
+    fn go_up(
+        &self,
+        rtnl: &Rtnl,
+        win: &Arc<Windows>,
+        agreed: &Agreed,
+        kicks: &[Arc<PeerTrigger>],
+    ) -> Result;
+    /// Stops the data path.
+    fn go_down(&self, rtnl: &Rtnl);
+}
 
 /// The heartbeat this host sends and the one it watches (ticker context).
 #[derive(Default)]
@@ -55,151 +80,115 @@ pub(crate) struct Heartbeat {
     mine: AtomicU32,
     peer: AtomicU32,
     stale: AtomicU32,
+    /// Set when the peer's heartbeat stopped; the link work restarts.
+    silent: AtomicBool,
 }
 
-/// A consistent copy of the peer's words: read `SP_SESSION` first and last,
-/// the rest in between (the peer writes `SP_SESSION` last).
-struct Snapshot {
-    session: u32,
-    ack: u32,
-    clean: u32,
-    ready: u32,
-    offer: Offer,
-}
-
-impl Snapshot {
-    fn read(dev: &ntb::Device) -> Option<Self> {
-        let session = dev.spad_read(negotiate::SP_SESSION);
-        rmb();
-        let snap = Self {
-            session,
-            ack: dev.spad_read(negotiate::SP_ACK),
-            clean: dev.spad_read(negotiate::SP_CLEAN),
-            ready: dev.spad_read(negotiate::SP_READY),
-            offer: Offer::from_spads(|i| dev.spad_read(i)),
-        };
-        rmb();
-        (dev.spad_read(negotiate::SP_SESSION) == session).then_some(snap)
+impl Heartbeat {
+    /// Starts watching the peer's heartbeat afresh (at link-up).
+    pub(crate) fn reset(&self, dev: &ntb::Device) {
+        self.stale.store(0, Ordering::Relaxed);
+        self.peer
+            .store(dev.spad_read(negotiate::SP_HEARTBEAT), Ordering::Relaxed);
     }
-}
 
-/// Why the link went down, for the log.
-#[derive(Clone, Copy)]
-enum Why {
-    NtbDown,
-    PeerRestarted,
-    PeerLeft,
-    PeerSilent,
-    InterfaceDown,
-    Reconfigured,
-    ScribbleEnded,
-    Failed,
-}
-
-impl Why {
-    fn as_cstr(self) -> &'static CStr {
-        match self {
-            Self::NtbDown => c_str!("NTB link down"),
-            Self::PeerRestarted => c_str!("peer restarted"),
-            Self::PeerLeft => c_str!("peer left"),
-            Self::PeerSilent => c_str!("peer stopped answering"),
-            Self::InterfaceDown => c_str!("interface down"),
-            Self::Reconfigured => c_str!("reconfigured"),
-            Self::ScribbleEnded => c_str!("scribble test ended"),
-            Self::Failed => c_str!("setup failed"),
+    /// One heartbeat period: sends ours, watches the peer's while the data
+    /// path runs. Returns true once when the peer has been silent for a
+    /// second.
+    pub(crate) fn tick(&self, dev: &ntb::Device, running: bool) -> bool {
+        let mine = self.mine.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let _ = dev.peer_spad_write(PIDX, negotiate::SP_HEARTBEAT, mine);
+        if !running {
+            self.stale.store(0, Ordering::Relaxed);
+            return false;
         }
+        let peer = dev.spad_read(negotiate::SP_HEARTBEAT);
+        if self.peer.swap(peer, Ordering::Relaxed) != peer {
+            self.stale.store(0, Ordering::Relaxed);
+            return false;
+        }
+        let silent =
+            self.stale.fetch_add(1, Ordering::Relaxed).wrapping_add(1) == PEER_TIMEOUT_TICKS;
+        if silent {
+            self.silent.store(true, Ordering::Release);
+        }
+        silent
     }
 }
 
-/// The link state, under the link lock (and RTNL).
+/// The link, under the link lock (and RTNL).
 pub(crate) struct Link {
-    /// The interface is up (open).
-    open: bool,
-    /// Queue pairs and ring size this host offers.
-    want_queues: u32,
-    want_entries: u32,
-    /// This host's session, and the peer's it tracks (0: none).
-    session: u32,
-    peer_session: u32,
-    /// The NTB link is up.
-    ntb_up: bool,
-    /// Ticks since the NTB link was last seen up (or since the start).
-    ntb_down_ticks: u32,
-    /// This host zeroed its window for `peer_session` and said so.
-    clean_sent: bool,
-    /// This host wrote its header into the peer's window and said so.
-    ready_sent: bool,
-    /// The parameters of this session, once agreed.
-    agreed: Option<Agreed>,
-    /// The peer's version word of this session (`SP_VERSION`), once agreed.
-    peer_version: u32,
-    /// The data path runs.
-    up: bool,
-    /// The peer session last refused (logged once per session).
-    refused: u32,
-    /// The scribble test mode ran: restart when it ends.
-    scribbled: bool,
+    hs: Handshake,
+    /// Queue pairs this device can have (the trigger descriptors offered).
+    max_queues: u32,
     /// Both windows, from the first NTB link-up until the device goes.
     windows: Option<Arc<Windows>>,
     /// Setting up the windows or the interrupts failed (logged once).
     setup_failed: bool,
+    /// The scribble test mode ran: restart when it ends.
+    scribbled: bool,
     /// The peer's trigger descriptors of the running link, to notice a
     /// republished one.
     peer_triggers: KVec<TriggerWatch>,
+    /// Log lines the peer can cause (link up and down, refusals).
+    log: RateLimit,
+    /// Ticks since the NTB link was last seen up (or since the start).
+    ntb_down_ticks: u32,
 }
 
+/// At most this many peer-caused log lines per [`LOG_INTERVAL_MS`].
+const LOG_BURST: u32 = 10;
+/// See [`LOG_BURST`].
+const LOG_INTERVAL_MS: u64 = 5000;
+
 impl Link {
-    /// A closed link offering `queues` queue pairs of `entries` descriptors.
-    pub(crate) fn new(queues: u32, entries: u32) -> Self {
+    /// A closed link offering `queues` of at most `max_queues` queue pairs
+    /// of `entries` descriptors, for an interface of MTU `mtu`.
+    pub(crate) fn new(queues: u32, max_queues: u32, entries: u32, mtu: u32) -> Self {
+        let offer = Offer {
+            version: negotiate::version_word(),
+            features: ring::FEATURE_CSUM | ring::FEATURE_GSO,
+            queues,
+            entries,
+            max_frame: MAX_FRAME,
+            window: 0,
+            outbound: 0,
+            irq: negotiate::irq_word(max_queues),
+        };
         Self {
-            open: false,
-            want_queues: queues,
-            want_entries: entries,
-            session: 0,
-            peer_session: 0,
-            ntb_up: false,
-            ntb_down_ticks: 0,
-            clean_sent: false,
-            ready_sent: false,
-            agreed: None,
-            peer_version: 0,
-            up: false,
-            refused: 0,
-            scribbled: false,
+            hs: Handshake::new(offer, mtu),
+            max_queues,
             windows: None,
             setup_failed: false,
+            scribbled: false,
             peer_triggers: KVec::new(),
+            log: RateLimit::new(LOG_INTERVAL_MS, LOG_BURST),
+            ntb_down_ticks: 0,
         }
+    }
+
+    /// Queue pairs offered (`ethtool -l`).
+    pub(crate) fn want_queues(&self) -> u32 {
+        self.hs.offer().queues
+    }
+
+    /// Ring size offered, and in use if agreed (`ethtool -g`).
+    pub(crate) fn entries(&self) -> (u32, Option<u32>) {
+        (
+            self.hs.offer().entries,
+            self.hs.pending().map(|a| a.local.queue().entries()),
+        )
     }
 
     /// The protocol version the running link speaks: the common major, and
     /// the smaller of the two minors (`ethtool -i`, firmware-version).
     pub(crate) fn protocol(&self) -> Option<(u16, u16)> {
-        self.agreed()?;
-        let peer_minor = (self.peer_version & 0xff) as u16;
-        // VERSION_MINOR is 0 today, which makes the minimum trivial; it is
-        // what the link speaks once a minor version is added.
-        #[allow(clippy::unnecessary_min_or_max)]
-        let minor = ring::VERSION_MINOR.min(peer_minor);
-        Some((ring::VERSION_MAJOR, minor))
-    }
-
-    /// Queue pairs offered (`ethtool -l`).
-    pub(crate) fn want_queues(&self) -> u32 {
-        self.want_queues
-    }
-
-    /// Ring size offered, and in use if the link is up (`ethtool -g`).
-    pub(crate) fn entries(&self) -> (u32, Option<u32>) {
-        (
-            self.want_entries,
-            self.agreed.map(|a| a.local.queue().entries()),
-        )
+        self.agreed().map(|a| (ring::VERSION_MAJOR, a.minor))
     }
 
     /// The agreed parameters, while the link is up.
     pub(crate) fn agreed(&self) -> Option<&Agreed> {
-        self.agreed.as_ref().filter(|_| self.up)
+        self.hs.agreed()
     }
 
     /// The largest frame of the running link.
@@ -208,55 +197,276 @@ impl Link {
             .map(|a| a.local.queue().max_frame().min(a.peer.queue().max_frame()))
     }
 
-    /// This host's offer.
-    fn offer(&self, nic: &Nic) -> Offer {
-        let window = self.windows.as_ref().map_or(0, |w| w.inbound.len() as u64);
-        Offer {
-            version: negotiate::version_word(),
-            features: ring::FEATURE_CSUM | ring::FEATURE_GSO,
-            queues: self.want_queues,
-            entries: self.want_entries,
-            max_frame: MAX_FRAME,
-            window,
-            irq: negotiate::irq_word(nic.max_queues),
+    /// The interface went up or down.
+    pub(crate) fn set_open(&mut self, port: &impl Port, rtnl: &Rtnl, open: bool) {
+        self.run(port, rtnl, Event::SetOpen(open));
+    }
+
+    /// The MTU changed (checked against a running link's frames).
+    pub(crate) fn set_mtu(&mut self, port: &impl Port, rtnl: &Rtnl, mtu: u32) {
+        self.run(port, rtnl, Event::SetMtu(mtu));
+    }
+
+    /// `ethtool -L`/`-G`: offer new counts and renegotiate. Returns whether
+    /// anything changed.
+    pub(crate) fn reconfigure(
+        &mut self,
+        port: &impl Port,
+        rtnl: &Rtnl,
+        queues: u32,
+        entries: u32,
+    ) -> bool {
+        let offer = Offer {
+            queues,
+            entries,
+            ..*self.hs.offer()
+        };
+        if offer == *self.hs.offer() {
+            return false;
+        }
+        self.run(port, rtnl, Event::SetOffer(offer));
+        true
+    }
+
+    /// One link tick.
+    pub(crate) fn tick(&mut self, port: &impl Port, rtnl: &Rtnl) {
+        let dev = port.ntb();
+        if !dev.link_is_up() {
+            self.run(port, rtnl, Event::NtbDown);
+            // Enable the link again every 2 s while it is down: 6.12's
+            // ntb_hw_switchtec can lose the peer's link-up message (it
+            // arrives while its link work handles a "force down" from the
+            // peer's probe, and the work drops it), and then stays down
+            // while the peer is up; enabling re-reads the link state and
+            // tells the peer again. Harmless elsewhere.
+            self.ntb_down_ticks = self.ntb_down_ticks.wrapping_add(1);
+            if self.ntb_down_ticks % (2000 / LINK_TICK_MS) == 0 {
+                let _ = dev.link_enable();
+            }
+            return;
+        }
+        self.ntb_down_ticks = 0;
+        let Some(win) = self.setup(port) else {
+            return;
+        };
+        if port.heartbeat().silent.swap(false, Ordering::AcqRel) {
+            self.run(port, rtnl, Event::Restart(Down::PeerSilent));
+        }
+        crate::scribble::poke_msi(dev);
+        if self.scribble(port, rtnl, &win) {
+            return;
+        }
+        let snap = Snapshot::read(|i| dev.spad_read(i), rmb);
+        // The header is read after the words that say it is there.
+        rmb();
+        let header = win
+            .inbound
+            .read_array::<HEADER_LEN>(0)
+            .unwrap_or([0; HEADER_LEN]);
+        let now_ms = u64::try_from(Ktime::ktime_get().to_ms()).unwrap_or(0);
+        self.run(
+            port,
+            rtnl,
+            Event::Tick {
+                now_ms,
+                snap,
+                header,
+            },
+        );
+    }
+
+    /// Gives `event` to the handshake and carries out what it says; the
+    /// outcome of an action that can fail is the next event.
+    fn run(&mut self, port: &impl Port, rtnl: &Rtnl, event: Event) {
+        let mut next = Some(event);
+        // Each event leads to at most one more; the bound is a safeguard.
+        for _ in 0..4 {
+            let Some(event) = next.take() else {
+                return;
+            };
+            let actions = self.hs.handle(event, &mut random::u32);
+            for action in actions.iter() {
+                next = self.act(port, rtnl, action);
+                if next.is_some() {
+                    // The rest assumed this action succeeded.
+                    break;
+                }
+            }
         }
     }
 
-    fn put(nic: &Nic, idx: u32, val: u32) {
+    fn put(port: &impl Port, idx: u32, val: u32) {
         // A write the peer misses shows as a stalled handshake, which the
         // next restart repeats.
-        let _ = nic.ntb.get().peer_spad_write(PIDX, idx, val);
+        let _ = port.ntb().peer_spad_write(PIDX, idx, val);
     }
 
-    /// Starts a new session of this host: publishes the offer and resets
-    /// the handshake words, session last.
-    fn restart(&mut self, nic: &Nic) {
-        let mut s = random::u32();
-        while s == 0 || s == self.session {
-            s = random::u32();
+    /// Carries out one action; returns the event its outcome is, if any.
+    fn act(&mut self, port: &impl Port, rtnl: &Rtnl, action: Action) -> Option<Event> {
+        match action {
+            Action::TakeDown(why) => {
+                port.go_down(rtnl);
+                port.stats().link_down.inc();
+                trace::link(port.netdev(), false, 0, down_cstr(why));
+                if port.msg().on(MsgLevel::LINK) && self.log.allow() {
+                    pr_info!("{}: link down: {}\n", port.name(), why.as_str());
+                }
+            }
+            Action::Publish { session, ack } => {
+                for (idx, val) in self.hs.offer().to_words() {
+                    Self::put(port, idx, val);
+                }
+                for q in 0..self.max_queues {
+                    Self::publish_trigger(port, q);
+                }
+                Self::put(port, negotiate::SP_ACK, ack);
+                Self::put(port, negotiate::SP_CLEAN, 0);
+                Self::put(port, negotiate::SP_READY, 0);
+                wmb();
+                Self::put(port, negotiate::SP_SESSION, session);
+            }
+            Action::Ack(peer) => Self::put(port, negotiate::SP_ACK, peer),
+            Action::Clean { layout, peer } => {
+                let win = self.windows.as_ref()?;
+                for (off, len) in clean_ranges(&layout) {
+                    let (Ok(off), Ok(len)) = (usize::try_from(off), usize::try_from(len)) else {
+                        continue;
+                    };
+                    let _ = win.inbound.zero(off, len);
+                }
+                wmb();
+                Self::put(port, negotiate::SP_CLEAN, peer);
+            }
+            Action::Ready { layout, peer } => {
+                let win = self.windows.as_ref()?;
+                let header = layout.header().to_le_bytes();
+                if win.outbound.write(0, &header).is_err() {
+                    return Some(Event::Refuse(Refusal::HeaderWrite));
+                }
+                wmb();
+                Self::put(port, negotiate::SP_READY, peer);
+            }
+            Action::Start(agreed) => return Some(self.start(port, rtnl, &agreed)),
+            Action::FollowTriggers => self.follow_triggers(port),
+            Action::Refuse(why) => self.refused(port, why),
         }
-        self.session = s;
-        self.clean_sent = false;
-        self.ready_sent = false;
-        self.agreed = None;
-        for (idx, val) in self.offer(nic).to_words() {
-            Self::put(nic, idx, val);
+        None
+    }
+
+    /// Resolves the peer's triggers and starts the data path.
+    fn start(&mut self, port: &impl Port, rtnl: &Rtnl, agreed: &Agreed) -> Event {
+        let Some(win) = self.windows.clone() else {
+            return Event::StartFailed;
+        };
+        let dev = port.ntb();
+        let mut kicks = KVec::new();
+        let mut seen = KVec::new();
+        for q in 0..agreed.queues {
+            // Being rewritten: again at the next tick.
+            let Some(words) = Self::peer_trigger(dev, q) else {
+                return Event::StartLater;
+            };
+            let Ok(kick) = notify::resolve(dev, words) else {
+                return Event::Refuse(Refusal::Trigger {
+                    queue: q,
+                    word: words[0],
+                });
+            };
+            if kicks.push(kick, GFP_KERNEL).is_err()
+                || seen.push(TriggerWatch::new(words), GFP_KERNEL).is_err()
+            {
+                return Event::StartFailed;
+            }
         }
-        for q in 0..nic.max_queues {
-            Self::publish_trigger(nic, q);
+        if let Err(e) = port.go_up(rtnl, &win, agreed, &kicks) {
+            pr_err!("{}: cannot start the link: {:?}\n", port.name(), e);
+            return Event::StartFailed;
         }
-        Self::put(nic, negotiate::SP_ACK, self.peer_session);
-        Self::put(nic, negotiate::SP_CLEAN, 0);
-        Self::put(nic, negotiate::SP_READY, 0);
-        wmb();
-        Self::put(nic, negotiate::SP_SESSION, self.session);
+        self.peer_triggers = seen;
+        port.stats().link_up.inc();
+        trace::link(port.netdev(), true, agreed.queues, c_str!(""));
+        if port.msg().on(MsgLevel::LINK) && self.log.allow() {
+            pr_info!(
+                "{}: link up: {} queues, {} descriptors, max frame {}, windows {}/{} KiB\n",
+                port.name(),
+                agreed.queues,
+                agreed.local.queue().entries(),
+                agreed.local.queue().max_frame(),
+                agreed.local.size() >> 10,
+                agreed.peer.size() >> 10
+            );
+        }
+        Event::Started
+    }
+
+    /// Counts a refusal and logs it (the handshake reports each peer
+    /// session once; the log is rate-limited on top).
+    fn refused(&mut self, port: &impl Port, why: Refusal) {
+        let stats = port.stats();
+        stats.peer_refused.inc();
+        stats.refused(why.kind());
+        if !self.log.allow() {
+            return;
+        }
+        let name = port.name();
+        match why {
+            Refusal::Offer(Incompatible::NotNtbnet(v)) => pr_err!(
+                "{}: incompatible peer: not ntbnet (version word {:#010x}); no link\n",
+                name,
+                v
+            ),
+            Refusal::Offer(Incompatible::Version(v)) => pr_err!(
+                "{}: incompatible peer: protocol {}.{}, this host speaks {}.{}; no link\n",
+                name,
+                v >> 8 & 0xff,
+                v & 0xff,
+                ring::VERSION_MAJOR,
+                ring::VERSION_MINOR
+            ),
+            Refusal::Offer(Incompatible::Interrupts(v)) => pr_err!(
+                "{}: incompatible peer: interrupt setup {:#010x}; no link\n",
+                name,
+                v
+            ),
+            Refusal::Offer(Incompatible::Layout(e)) => pr_err!(
+                "{}: incompatible peer: parameters do not fit a window ({:?}); no link\n",
+                name,
+                e
+            ),
+            Refusal::MaxFrame { max_frame, mtu } => pr_err!(
+                "{}: peer takes frames of at most {} bytes, below MTU {} + 14; no link (lower the MTU to {})\n",
+                name,
+                max_frame,
+                mtu,
+                max_frame.saturating_sub(14)
+            ),
+            Refusal::HeaderWrite => pr_err!(
+                "{}: cannot write the header into the peer's window; no link\n",
+                name
+            ),
+            Refusal::Header(e) => pr_err!(
+                "{}: peer wrote an invalid window header ({:?}); no link\n",
+                name,
+                e
+            ),
+            Refusal::HeaderMismatch => pr_err!(
+                "{}: peer's window header differs from the agreed layout; no link\n",
+                name
+            ),
+            Refusal::Trigger { queue, word } => pr_err!(
+                "{}: peer's interrupt trigger of queue {} is unusable ({:#010x}); no link\n",
+                name,
+                queue,
+                word
+            ),
+        }
     }
 
     /// Publishes local queue `q`'s trigger descriptor to the peer.
-    fn publish_trigger(nic: &Nic, q: u32) {
-        let words = nic.irqs.get().map_or([0; 3], |i| i.trigger_words(q));
+    fn publish_trigger(port: &impl Port, q: u32) {
+        let words = port.irqs().get().map_or([0; 3], |i| i.trigger_words(q));
         for (w, val) in words.iter().enumerate() {
-            Self::put(nic, negotiate::sp_trigger(q, w as u32), *val);
+            Self::put(port, negotiate::sp_trigger(q, w as u32), *val);
         }
     }
 
@@ -278,13 +488,14 @@ impl Link {
 
     /// While up: republishes triggers of this host that changed, and
     /// follows those the peer republished.
-    fn follow_triggers(&mut self, nic: &Nic, dev: &ntb::Device) {
-        let mut changed = nic.irqs.get().map_or(0, |i| i.take_changed());
+    fn follow_triggers(&mut self, port: &impl Port) {
+        let mut changed = port.irqs().get().map_or(0, |i| i.take_changed());
         while changed != 0 {
             let q = changed.trailing_zeros();
             changed &= changed - 1;
-            Self::publish_trigger(nic, q);
+            Self::publish_trigger(port, q);
         }
+        let dev = port.ntb();
         for (q, watch) in self.peer_triggers.iter_mut().enumerate() {
             // A changed descriptor is used once it reads the same on two
             // ticks in a row: never half of a rewrite.
@@ -295,108 +506,35 @@ impl Link {
             match notify::resolve(dev, words) {
                 Ok(t) => {
                     watch.adopt(words);
-                    if let Some(queue) = nic.queues.get(q) {
+                    if let Some(queue) = port.queues().get(q) {
                         queue.set_kick(&t);
                     }
                 }
                 // A bad one is ignored: the old trigger still works, or the
                 // peer is misbehaving and its queue stalls.
-                Err(_) => nic.stats.peer_refused.inc(),
-            }
-        }
-    }
-
-    /// Stops the data path, if it runs.
-    fn down(&mut self, nic: &Nic, rtnl: &Rtnl, why: Why) {
-        if !self.up {
-            return;
-        }
-        self.up = false;
-        nic.go_down(rtnl);
-        nic.stats.link_down.inc();
-        let dev = nic.netdev.device();
-        trace::link(dev, false, 0, why.as_cstr());
-        if nic.msg.on(MsgLevel::LINK) {
-            pr_info!("{}: link down: {}\n", dev.name(), why.as_cstr());
-        }
-    }
-
-    /// Takes the link down for a reason of this host and starts over.
-    fn reset(&mut self, nic: &Nic, rtnl: &Rtnl, why: Why) {
-        self.down(nic, rtnl, why);
-        if self.ntb_up {
-            self.restart(nic);
-        }
-    }
-
-    /// The interface went up or down.
-    pub(crate) fn set_open(&mut self, nic: &Nic, rtnl: &Rtnl, open: bool) {
-        if self.open != open {
-            self.open = open;
-            self.reset(nic, rtnl, Why::InterfaceDown);
-        }
-    }
-
-    /// `ethtool -L`/`-G`: offer new counts and renegotiate.
-    pub(crate) fn reconfigure(&mut self, nic: &Nic, rtnl: &Rtnl, queues: u32, entries: u32) {
-        if (queues, entries) != (self.want_queues, self.want_entries) {
-            self.want_queues = queues;
-            self.want_entries = entries;
-            self.reset(nic, rtnl, Why::Reconfigured);
-            nic.link_work.run_now();
-        }
-    }
-
-    /// Logs a refused peer once per peer session.
-    fn refuse(&mut self, nic: &Nic, what: Incompatible) {
-        if self.refused == self.peer_session {
-            return;
-        }
-        self.refused = self.peer_session;
-        nic.stats.peer_refused.inc();
-        let name = nic.netdev.device().name();
-        match what {
-            Incompatible::NotNtbnet(v) => {
-                pr_err!(
-                    "{}: incompatible peer: not ntbnet (version word {:#010x}); no link\n",
-                    name,
-                    v
-                )
-            }
-            Incompatible::Version(v) => pr_err!(
-                "{}: incompatible peer: protocol {}.{}, this host speaks {}.{}; no link\n",
-                name,
-                v >> 8 & 0xff,
-                v & 0xff,
-                ring::VERSION_MAJOR,
-                ring::VERSION_MINOR
-            ),
-            Incompatible::Interrupts(v) => {
-                pr_err!(
-                    "{}: incompatible peer: interrupt setup {:#010x}; no link\n",
-                    name,
-                    v
-                )
-            }
-            Incompatible::Layout(e) => {
-                pr_err!(
-                    "{}: incompatible peer: parameters do not fit ({:?}); no link\n",
-                    name,
-                    e
-                )
+                Err(_) => port.stats().peer_refused.inc(),
             }
         }
     }
 
     /// Sets up what needs the NTB link up once: the windows and the queue
-    /// interrupts. Both stay until the device goes.
-    fn setup(&mut self, nic: &Nic, dev: &ntb::Device) -> Option<Arc<Windows>> {
-        let name = nic.netdev.device().name();
+    /// interrupts. Both stay until the device goes. The offer then carries
+    /// the window sizes.
+    fn setup(&mut self, port: &impl Port) -> Option<Arc<Windows>> {
+        let dev = port.ntb();
+        let name = port.name();
         let win = match &self.windows {
             Some(w) => w.clone(),
             None => match Windows::new(dev) {
                 Ok(w) => {
                     self.windows = Some(w.clone());
+                    // Offline still: this only sets the offer.
+                    let offer = Offer {
+                        window: w.inbound.len() as u64,
+                        outbound: w.outbound.len() as u64,
+                        ..*self.hs.offer()
+                    };
+                    let _ = self.hs.handle(Event::SetOffer(offer), &mut random::u32);
                     w
                 }
                 Err(e) => {
@@ -408,8 +546,9 @@ impl Link {
                 }
             },
         };
-        if nic.irqs.get().is_none() {
-            let irqs = match Irqs::new(dev, name, &nic.queues, nic.msg.on(MsgLevel::PROBE)) {
+        if port.irqs().get().is_none() {
+            let verbose = port.msg().on(MsgLevel::PROBE);
+            let irqs = match Irqs::new(dev, name, port.queues(), verbose) {
                 Ok(i) => KBox::new(i, GFP_KERNEL).ok()?,
                 Err(e) => {
                     if !self.setup_failed {
@@ -420,287 +559,48 @@ impl Link {
                 }
             };
             // Only the link work sets it.
-            let _ = nic.irqs.set(irqs);
+            let _ = port.irqs().set(irqs);
         }
         Some(win)
     }
 
-    /// One step of the handshake; see the module documentation.
-    pub(crate) fn tick(&mut self, nic: &Nic, rtnl: &Rtnl) {
-        let dev = nic.ntb.get();
-        if !dev.link_is_up() {
-            if self.ntb_up {
-                self.ntb_up = false;
-                self.down(nic, rtnl, Why::NtbDown);
-                self.peer_session = 0;
-            }
-            // Enable the link again every 2 s while it is down: 6.12's
-            // ntb_hw_switchtec can lose the peer's link-up message (it
-            // arrives while its link work handles a "force down" from the
-            // peer's probe, and the work drops it), and then stays down
-            // while the peer is up; enabling re-reads the link state and
-            // tells the peer again. Harmless elsewhere.
-            self.ntb_down_ticks = self.ntb_down_ticks.wrapping_add(1);
-            if self.ntb_down_ticks % (2000 / LINK_TICK_MS) == 0 {
-                let _ = dev.link_enable();
-            }
-            return;
-        }
-        self.ntb_down_ticks = 0;
-        let Some(win) = self.setup(nic, dev) else {
-            return;
-        };
-        if !self.ntb_up {
-            self.ntb_up = true;
-            self.restart(nic);
-        }
-        if nic.peer_silent.swap(false, Ordering::AcqRel) {
-            self.reset(nic, rtnl, Why::PeerSilent);
-        }
-        crate::scribble::poke_msi(dev);
-        if self.scribble(nic, rtnl, &win) {
-            return;
-        }
-        let Some(snap) = Snapshot::read(dev) else {
-            return;
-        };
-        if snap.session != self.peer_session {
-            let why = if snap.session == 0 {
-                Why::PeerLeft
-            } else {
-                Why::PeerRestarted
-            };
-            self.down(nic, rtnl, why);
-            self.peer_session = snap.session;
-            self.clean_sent = false;
-            self.ready_sent = false;
-            self.agreed = None;
-            if snap.session != 0 {
-                // This host does not write the peer's window now.
-                Self::put(nic, negotiate::SP_ACK, snap.session);
-            }
-        }
-        if self.up {
-            self.follow_triggers(nic, dev);
-            return;
-        }
-        if !self.open || snap.session == 0 {
-            return;
-        }
-        if !self.clean_sent {
-            if snap.ack != self.session {
-                return;
-            }
-            // The peer stopped writing: start from a zeroed window.
-            let _ = win.inbound.zero(0, win.inbound.len());
-            wmb();
-            Self::put(nic, negotiate::SP_CLEAN, self.peer_session);
-            self.clean_sent = true;
-        }
-        if !self.ready_sent {
-            if snap.clean != self.session {
-                return;
-            }
-            let peer_window = snap.offer.window.min(win.outbound.len() as u64);
-            let agreed = match negotiate::agree(&self.offer(nic), &snap.offer, peer_window) {
-                Ok(a) => a,
-                Err(e) => return self.refuse(nic, e),
-            };
-            let header = agreed.peer.header().to_le_bytes();
-            if win.outbound.write(0, &header).is_err() {
-                return self.refuse(nic, Incompatible::Layout(ring::LayoutError::TooLarge));
-            }
-            wmb();
-            Self::put(nic, negotiate::SP_READY, self.peer_session);
-            self.ready_sent = true;
-            self.agreed = Some(agreed);
-            self.peer_version = snap.offer.version;
-        }
-        if snap.ready != self.session {
-            return;
-        }
-        let Some(agreed) = self.agreed else {
-            return;
-        };
-        // The peer's header, read once, must describe the agreed layout.
-        let raw = win
-            .inbound
-            .read_array::<HEADER_LEN>(0)
-            .unwrap_or([0; HEADER_LEN]);
-        let window = win.inbound.len() as u64;
-        match WindowLayout::from_header(&Header::from_le_bytes(&raw), window) {
-            Ok(l) if l == agreed.local => {}
-            Ok(_) => return self.refuse(nic, Incompatible::Layout(ring::LayoutError::TooLarge)),
-            Err(ring::HeaderError::Layout(e)) => return self.refuse(nic, Incompatible::Layout(e)),
-            Err(_) => return self.refuse(nic, Incompatible::NotNtbnet(snap.offer.version)),
-        }
-        let mut kicks = KVec::new();
-        let mut seen = KVec::new();
-        for q in 0..agreed.queues {
-            // Being rewritten: again at the next tick.
-            let Some(words) = Self::peer_trigger(dev, q) else {
-                return;
-            };
-            let Ok(kick) = notify::resolve(dev, words) else {
-                return self.refuse(nic, Incompatible::Interrupts(words[0]));
-            };
-            if kicks.push(kick, GFP_KERNEL).is_err()
-                || seen.push(TriggerWatch::new(words), GFP_KERNEL).is_err()
-            {
-                return;
-            }
-        }
-        self.peer_triggers = seen;
-        match nic.go_up(rtnl, &win, &agreed, &kicks) {
-            Ok(()) => {
-                self.up = true;
-                nic.stats.link_up.inc();
-                let dev = nic.netdev.device();
-                trace::link(dev, true, agreed.queues, c_str!(""));
-                if nic.msg.on(MsgLevel::LINK) {
-                    pr_info!(
-                        "{}: link up: {} queues, {} descriptors, max frame {}, windows {}/{} KiB\n",
-                        dev.name(),
-                        agreed.queues,
-                        agreed.local.queue().entries(),
-                        agreed.local.queue().max_frame(),
-                        agreed.local.size() >> 10,
-                        agreed.peer.size() >> 10
-                    );
-                }
-            }
-            Err(e) => {
-                pr_err!(
-                    "{}: cannot start the link: {:?}\n",
-                    nic.netdev.device().name(),
-                    e
-                );
-                self.up = true;
-                self.reset(nic, rtnl, Why::Failed);
-            }
-        }
-    }
-
-    /// The `scribble` test mode (module parameter): while set, writes
-    /// random bytes over the peer's whole window and rings its queue
-    /// interrupts instead of negotiating; when cleared, starts over.
-    /// Returns whether the mode is on.
-    fn scribble(&mut self, nic: &Nic, rtnl: &Rtnl, win: &Windows) -> bool {
+    /// The `scribble` test mode: while on, writes random bytes over the
+    /// peer's whole window and rings its queue interrupts instead of
+    /// negotiating; when it ends, starts over. Returns whether it is on.
+    fn scribble(&mut self, port: &impl Port, rtnl: &Rtnl, win: &Windows) -> bool {
         if !crate::scribble::enabled() {
             if self.scribbled {
                 self.scribbled = false;
-                self.reset(nic, rtnl, Why::ScribbleEnded);
+                self.run(port, rtnl, Event::Restart(Down::ScribbleEnded));
             }
             return false;
         }
         if !self.scribbled {
             pr_warn!(
                 "{}: scribble test mode: writing garbage over the peer's window\n",
-                nic.netdev.device().name()
+                port.name()
             );
         }
         self.scribbled = true;
-        crate::scribble::scribble(nic, win, self.agreed().map(|a| a.peer));
+        let layout = match self.hs.phase() {
+            Phase::Up(a) => Some(a.peer),
+            _ => None,
+        };
+        crate::scribble::scribble(port.ntb(), port.queues(), win, layout);
         true
     }
 }
 
-impl Nic {
-    /// Starts the data path of an agreed link: rings, queues, carrier.
-    pub(crate) fn go_up(
-        &self,
-        rtnl: &Rtnl,
-        win: &Arc<Windows>,
-        agreed: &Agreed,
-        kicks: &[Arc<PeerTrigger>],
-    ) -> Result {
-        let dev = self.netdev.device();
-        let n = agreed.queues.min(self.max_queues);
-        let mut states = KVec::with_capacity(n as usize, GFP_KERNEL)?;
-        for q in 0..n {
-            let kick = kicks.get(q as usize).ok_or(EINVAL)?;
-            states.push(
-                (
-                    TxState::new(win.clone(), q, &agreed.local, &agreed.peer, kick.clone())?,
-                    RxState::new(win.clone(), q, &agreed.local, &agreed.peer, kick.clone())?,
-                ),
-                GFP_KERNEL,
-            )?;
-        }
-        dev.set_real_num_queues(rtnl, n, n)?;
-        // A flow's packets leave on its sending CPU's queue (and a failure
-        // here only leaves the choice to the flow hash).
-        let _ = dev.set_xps_spread(rtnl, n);
-        dev.tx_reset_all();
-        for (queue, (tx, rx)) in self.queues.iter().zip(states) {
-            queue.start(tx, rx);
-        }
-        self.heartbeat_reset();
-        // The largest frame the transmit rings (in the peer's window) take
-        // as one GSO frame, if the peer agreed to them.
-        let gso_max = if ring::gso_in_use(agreed.peer.features()) {
-            agreed.peer.queue().max_frame()
-        } else {
-            0
-        };
-        self.gso_max.store(gso_max, Ordering::Relaxed);
-        self.active.store(n, Ordering::Release);
-        dev.tx_wake_all();
-        dev.carrier_on();
-        Ok(())
-    }
-
-    /// Stops the data path: carrier off, transmission and polling stopped,
-    /// the session's rings forgotten. The windows stay.
-    pub(crate) fn go_down(&self, _rtnl: &Rtnl) {
-        let dev = self.netdev.device();
-        dev.carrier_off();
-        dev.tx_disable();
-        self.gso_max.store(0, Ordering::Relaxed);
-        self.active.store(0, Ordering::Release);
-        for q in self.queues.iter() {
-            q.stop();
-        }
-        dev.tx_reset_all();
-    }
-
-    fn heartbeat_reset(&self) {
-        let hb = &self.heartbeat;
-        hb.stale.store(0, Ordering::Relaxed);
-        hb.peer.store(
-            self.ntb.get().spad_read(negotiate::SP_HEARTBEAT),
-            Ordering::Relaxed,
-        );
-    }
-
-    /// The ticker's heartbeat: sends ours, watches the peer's while the
-    /// link is up. Returns true once when the peer has been silent for a
-    /// second.
-    pub(crate) fn tick_heartbeat(&self) -> bool {
-        let dev = self.ntb.get();
-        let hb = &self.heartbeat;
-        let mine = hb.mine.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-        let _ = dev.peer_spad_write(PIDX, negotiate::SP_HEARTBEAT, mine);
-        if self.active.load(Ordering::Acquire) == 0 {
-            hb.stale.store(0, Ordering::Relaxed);
-            return false;
-        }
-        let peer = dev.spad_read(negotiate::SP_HEARTBEAT);
-        if hb.peer.swap(peer, Ordering::Relaxed) != peer {
-            hb.stale.store(0, Ordering::Relaxed);
-            return false;
-        }
-        hb.stale.fetch_add(1, Ordering::Relaxed).wrapping_add(1) == PEER_TIMEOUT_TICKS
-    }
-}
-
-impl WorkCallback for Nic {
-    /// The link work: one handshake step, then again in a while.
-    fn run(&self) {
-        if !crate::scribble::hung() {
-            let rtnl = Rtnl::lock();
-            self.link.lock().tick(self, &rtnl);
-        }
-        self.link_work.queue(LINK_TICK_MS);
+/// Why the link went down, for the `ntbnet_link` tracepoint.
+fn down_cstr(why: Down) -> &'static CStr {
+    match why {
+        Down::NtbDown => c_str!("NTB link down"),
+        Down::PeerRestarted => c_str!("peer restarted"),
+        Down::PeerLeft => c_str!("peer left"),
+        Down::PeerSilent => c_str!("peer stopped answering"),
+        Down::InterfaceDown => c_str!("interface down"),
+        Down::Reconfigured => c_str!("reconfigured"),
+        Down::MtuChanged => c_str!("MTU changed"),
+        Down::ScribbleEnded => c_str!("scribble test ended"),
     }
 }

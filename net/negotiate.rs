@@ -41,6 +41,9 @@ pub const SP_CLEAN: u32 = 9;
 pub const SP_READY: u32 = 10;
 /// The writer's session, nonzero, new at every (re)start; written last.
 pub const SP_SESSION: u32 = 11;
+/// How much of the reader's window the writer can reach: the size of its
+/// outbound mapping in 4 KiB pages (0: all of it, as before this word).
+pub const SP_OUTBOUND: u32 = 12;
 /// First trigger descriptor: queue `q`'s three words (the NTB irq
 /// domain's `Trigger::to_words`) at `SP_TRIGGER + 3q`.
 pub const SP_TRIGGER: u32 = 16;
@@ -74,7 +77,7 @@ pub const fn version_word() -> u32 {
 
 /// What one host offers; the same fields, read from the peer, describe the
 /// peer's offer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Offer {
     /// Protocol version word (`SP_VERSION`).
     pub version: u32,
@@ -88,21 +91,25 @@ pub struct Offer {
     pub max_frame: u32,
     /// Inbound window size, bytes (a multiple of 4 KiB).
     pub window: u64,
+    /// Size of the outbound mapping of the other host's window, bytes (a
+    /// multiple of 4 KiB; 0: as large as that window).
+    pub outbound: u64,
     /// Interrupt kind and trigger count (`SP_IRQ`).
     pub irq: u32,
 }
 
 impl Offer {
     /// The scratchpad words of the offer, as `(index, value)`.
-    pub fn to_words(self) -> [(u32, u32); 7] {
-        let pages = u32::try_from(self.window >> 12).unwrap_or(u32::MAX);
+    pub fn to_words(self) -> [(u32, u32); 8] {
+        let pages = |bytes: u64| u32::try_from(bytes >> 12).unwrap_or(u32::MAX);
         [
             (SP_VERSION, self.version),
             (SP_FEATURES, self.features),
             (SP_QUEUES, self.queues),
             (SP_ENTRIES, self.entries),
             (SP_MAX_FRAME, self.max_frame),
-            (SP_WINDOW, pages),
+            (SP_WINDOW, pages(self.window)),
+            (SP_OUTBOUND, pages(self.outbound)),
             (SP_IRQ, self.irq),
         ]
     }
@@ -116,6 +123,7 @@ impl Offer {
             entries: read(SP_ENTRIES),
             max_frame: read(SP_MAX_FRAME),
             window: u64::from(read(SP_WINDOW)) << 12,
+            outbound: u64::from(read(SP_OUTBOUND)) << 12,
             irq: read(SP_IRQ),
         }
     }
@@ -141,6 +149,8 @@ pub enum Incompatible {
 pub struct Agreed {
     /// Queue pairs.
     pub queues: u32,
+    /// The protocol's minor version: the smaller of both hosts'.
+    pub minor: u16,
     /// Layout of this host's window (the rings the peer sends on).
     pub local: WindowLayout,
     /// Layout of the peer's window (the rings this host sends on).
@@ -152,11 +162,25 @@ pub fn major_of(version: u32) -> Option<u32> {
     (version >> 16 == VERSION_MAGIC).then_some(version >> 8 & 0xff)
 }
 
+/// The part of window `window` that its writer, whose outbound mapping of
+/// it is `outbound` bytes (0: all of it), can reach.
+pub fn usable(window: u64, outbound: u64) -> u64 {
+    if outbound == 0 {
+        window
+    } else {
+        window.min(outbound)
+    }
+}
+
 /// Turns the two offers into the parameters of both rings: the smaller of
 /// each count, the common features; each window's data areas as large as
-/// that window allows. `peer_window` is the size this host can write (the
-/// smaller of the peer's offer and its own outbound mapping).
-pub fn agree(local: &Offer, peer: &Offer, peer_window: u64) -> Result<Agreed, Incompatible> {
+/// the part of that window its writer can reach allows
+/// (`usable(window, writer's outbound)`).
+///
+/// Symmetric: `agree(a, b)` on one host and `agree(b, a)` on the other give
+/// the same two layouts, swapped, so the header each host writes is the
+/// one the other expects, whatever the sizes of the windows and mappings.
+pub fn agree(local: &Offer, peer: &Offer) -> Result<Agreed, Incompatible> {
     match major_of(peer.version) {
         None => return Err(Incompatible::NotNtbnet(peer.version)),
         Some(m) if m != u32::from(ring::VERSION_MAJOR) => {
@@ -174,7 +198,8 @@ pub fn agree(local: &Offer, peer: &Offer, peer_window: u64) -> Result<Agreed, In
     let fit = |w| WindowLayout::fit(w, queues, entries, max_frame, features);
     Ok(Agreed {
         queues,
-        local: fit(local.window).map_err(Incompatible::Layout)?,
-        peer: fit(peer_window).map_err(Incompatible::Layout)?,
+        minor: (local.version & 0xff).min(peer.version & 0xff) as u16,
+        local: fit(usable(local.window, peer.outbound)).map_err(Incompatible::Layout)?,
+        peer: fit(usable(peer.window, local.outbound)).map_err(Incompatible::Layout)?,
     })
 }

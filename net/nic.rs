@@ -1,141 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One ntbnet interface per NTB device: the netdev, its windows, its
-//! queues and its link.
+//! One ntbnet interface per NTB device: the netdev, its queues, its link,
+//! and the netdev operations (ethtool's are in `nic/ethtool.rs`).
 //!
 //! Lifetimes: the netdev, its queues and their NAPI contexts live from
-//! probe to remove. The inbound window (a coherent buffer the peer writes
-//! through its outbound window), the outbound mapping and the queue
-//! interrupts are set up at the first NTB link-up (the NTB API gives window
-//! sizes only then) and kept until remove, across link sessions, so that
-//! nothing the peer may still write into is ever freed while the device is
-//! bound; the translation is removed before the buffer is freed. The data
-//! path state (rings) lives for one link session (see `link.rs`).
+//! probe to remove. The windows (`window.rs`) and the queue interrupts are
+//! set up at the first NTB link-up and kept until remove, across link
+//! sessions. The data path state (rings) lives for one link session: the
+//! link (`link.rs`) starts and stops it through [`Port`].
 
-use crate::klib::io::coherent::Coherent;
-use crate::klib::io::mmio::IoMemWc;
-use crate::klib::kern::barrier::mb;
+mod ethtool;
+
+use crate::klib::irq::domain::PeerTrigger;
 use crate::klib::kern::once::OnceBox;
 use crate::klib::kern::params;
 use crate::klib::kern::random;
 use crate::klib::kern::timer::{Timer, TimerCallback};
-use crate::klib::kern::work::DelayedWork;
+use crate::klib::kern::work::{DelayedWork, WorkCallback};
 use crate::klib::net::skb::SkBuff;
 use crate::klib::net::{self, MsgLevel, Rtnl, TxResult};
 use crate::klib::ntb;
-use crate::link::{Heartbeat, Link};
+use crate::link::{Heartbeat, Link, Port, HEARTBEAT_MS, LINK_TICK_MS};
+use crate::negotiate::{self, Agreed};
 use crate::notify::Irqs;
-use crate::queue::Queue;
+use crate::queue::{Queue, RxState, TxState};
+use crate::ring;
 use crate::stats::{ErrorTotals, LinkStats};
-use crate::{negotiate, ring};
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use crate::window::{Windows, PIDX};
+use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
+use kernel::str::CStr;
 use kernel::sync::{Arc, Mutex};
 use kernel::{c_str, new_mutex};
 
-/// The peer index: ntbnet serves two-port NTBs (one peer per `ntb_dev`).
-pub(crate) const PIDX: i32 = 0;
-/// The memory window ntbnet uses, in both directions. The last window of
-/// an NTB with several is left to the NTB irq domain's MSI backend.
-pub(crate) const WIDX: i32 = 0;
-/// Largest inbound window ntbnet allocates.
-const MAX_WINDOW: u64 = 256 << 20;
-/// Smallest inbound window worth using.
-const MIN_WINDOW: u64 = 256 << 10;
 /// Most queue pairs.
 pub(crate) const MAX_QUEUES: u32 = 16;
 /// Descriptors per ring by default.
-pub(crate) const DEFAULT_ENTRIES: u32 = 256;
+const DEFAULT_ENTRIES: u32 = 256;
 /// Largest MTU: a 64 KiB IP packet in one frame.
-pub(crate) const MAX_MTU: u32 = 65535 - net::ETH_HLEN;
-/// Period of the ticker (heartbeat, peer watch, recovery).
-pub(crate) const TICK_MS: u32 = 50;
-
-/// Both memory windows. Set up when the NTB link first comes up (the NTB
-/// API gives window sizes only then) and kept until the device is removed;
-/// each link session's rings hold a reference.
-pub(crate) struct Windows {
-    ntb: ntb::Handle,
-    /// This host's inbound window: the peer writes, this host reads.
-    pub(crate) inbound: Coherent,
-    /// The peer's inbound window, mapped write-combining: this host writes.
-    pub(crate) outbound: IoMemWc,
-}
-
-impl Windows {
-    /// Allocates the inbound window, translates window [`WIDX`] onto it,
-    /// and maps the peer's window. The NTB link must be up.
-    pub(crate) fn new(dev: &ntb::Device) -> Result<Arc<Self>> {
-        if dev.mw_count(PIDX)? == 0 || dev.peer_mw_count() == 0 {
-            pr_err!("{}: no memory window\n", dev.name());
-            return Err(ENODEV);
-        }
-        let align = dev.mw_get_align(PIDX, WIDX)?;
-        let mut size = align.size_max.min(MAX_WINDOW);
-        size -= size.checked_rem(align.size_align).unwrap_or(0);
-        // The largest buffer that can be had. The virtual NTB serves
-        // coherent allocations from its windows, smallest fitting first, so
-        // the window's own size is asked first.
-        let inbound = loop {
-            if size < MIN_WINDOW {
-                pr_err!("{}: cannot allocate an inbound window\n", dev.name());
-                return Err(ENOMEM);
-            }
-            if let Ok(buf) = dev.alloc_coherent(size as usize) {
-                break buf;
-            }
-            size /= 2;
-        };
-        if inbound
-            .dma_addr()
-            .checked_rem(align.addr_align)
-            .unwrap_or(0)
-            != 0
-        {
-            pr_err!("{}: inbound window buffer is misaligned\n", dev.name());
-            return Err(EINVAL);
-        }
-        let outbound = dev.peer_mw_map(WIDX)?;
-        dev.mw_set_trans(PIDX, WIDX, &inbound, inbound.len())?;
-        // From here on, drop clears the translation.
-        Ok(Arc::new(
-            Self {
-                ntb: dev.handle(),
-                inbound,
-                outbound,
-            },
-            GFP_KERNEL,
-        )?)
-    }
-}
-
-impl Windows {
-    /// Reads the little-endian word at `off` of this host's window once
-    /// (all ones if out of range, which validation rejects like any bad
-    /// value).
-    pub(crate) fn read_le(&self, off: usize) -> u32 {
-        u32::from_le(self.inbound.read32(off))
-    }
-
-    /// Writes index `val` at `out_off` of the peer's window, then, after a
-    /// full barrier, reads the peer's event at `event_off` of this host's
-    /// window once: an index update and the check whether the peer asked
-    /// to be interrupted for it.
-    pub(crate) fn post_then_read(&self, out_off: usize, val: u32, event_off: usize) -> u32 {
-        // An offset outside the window cannot happen (the layouts were
-        // checked); the write would be dropped.
-        let _ = self.outbound.write32(out_off, val);
-        mb();
-        self.read_le(event_off)
-    }
-}
-
-impl Drop for Windows {
-    fn drop(&mut self) {
-        // The peer's writes must go nowhere before the buffer is freed.
-        let _ = self.ntb.get().mw_clear_trans(PIDX, WIDX);
-    }
-}
+const MAX_MTU: u32 = 65535 - net::ETH_HLEN;
 
 /// The MAC address: locally administered and unicast (`02`), then 32 bits
 /// of FNV-1a over the NTB function's PCI Device Serial Number (or, if it
@@ -186,33 +89,31 @@ fn mac_address(dev: &ntb::Device) -> [u8; 6] {
 #[pin_data(PinnedDrop)]
 pub(crate) struct Nic {
     #[pin]
-    pub(crate) link_work: DelayedWork<Nic>,
+    link_work: DelayedWork<Nic>,
     #[pin]
     ticker: Timer<Nic>,
     /// The queue interrupts, from the first NTB link-up (their handlers
     /// hold the queues).
-    pub(crate) irqs: OnceBox<Irqs>,
-    pub(crate) queues: KVec<Arc<Queue>>,
-    pub(crate) netdev: net::Registration<Nic>,
+    irqs: OnceBox<Irqs>,
+    queues: KVec<Arc<Queue>>,
+    netdev: net::Registration<Nic>,
     /// The link state; taken under RTNL (lock order: RTNL, then this).
     #[pin]
-    pub(crate) link: Mutex<Link>,
+    link: Mutex<Link>,
     /// The NTB device.
-    pub(crate) ntb: ntb::Handle,
+    ntb: ntb::Handle,
     /// Queue pairs this device can have.
-    pub(crate) max_queues: u32,
+    max_queues: u32,
     /// Queue pairs running (0 while the link is down).
-    pub(crate) active: AtomicU32,
+    active: AtomicU32,
     /// The largest GSO frame the running link carries (0: no GSO).
-    pub(crate) gso_max: AtomicU32,
-    /// Set by the ticker when the peer's heartbeat stopped.
-    pub(crate) peer_silent: AtomicBool,
+    gso_max: AtomicU32,
     /// The heartbeats (ticker).
-    pub(crate) heartbeat: Heartbeat,
+    heartbeat: Heartbeat,
     /// Device-wide counters.
-    pub(crate) stats: LinkStats,
+    stats: LinkStats,
     /// Which non-error messages to print (`ethtool -s ntb0 msglvl`).
-    pub(crate) msg: MsgLevel,
+    msg: MsgLevel,
 }
 
 crate::impl_has_delayed_work!(Nic, link_work);
@@ -273,6 +174,7 @@ impl Nic {
                 GFP_KERNEL,
             )?;
         }
+        let mtu = nd.mtu();
         let nic = Arc::pin_init(
             try_pin_init!(Nic {
                 link_work <- DelayedWork::new(),
@@ -280,12 +182,14 @@ impl Nic {
                 irqs: OnceBox::new(),
                 queues: qs,
                 netdev: reg,
-                link <- new_mutex!(Link::new(default_queues, DEFAULT_ENTRIES), "ntbnet_link"),
+                link <- new_mutex!(
+                    Link::new(default_queues, max_queues, DEFAULT_ENTRIES, mtu),
+                    "ntbnet_link"
+                ),
                 ntb: dev.handle(),
                 max_queues,
                 active: AtomicU32::new(0),
                 gso_max: AtomicU32::new(0),
-                peer_silent: AtomicBool::new(false),
                 heartbeat: Heartbeat::default(),
                 stats: LinkStats::default(),
                 msg: MsgLevel::new(MsgLevel::from_debug(params::debug(), MsgLevel::DEFAULT)),
@@ -294,7 +198,7 @@ impl Nic {
         )?;
         net::Registration::register(&nic)?;
         dev.link_enable()?;
-        nic.ticker.start(TICK_MS);
+        nic.ticker.start(HEARTBEAT_MS);
         nic.link_work.queue(0);
         if nic.msg.on(MsgLevel::PROBE) {
             pr_info!(
@@ -321,6 +225,11 @@ impl Nic {
         self.link_work.run_now();
     }
 
+    /// Which non-error messages to print (`ethtool -s ntb0 msglvl`).
+    pub(crate) fn msg(&self) -> &MsgLevel {
+        &self.msg
+    }
+
     /// The running queues.
     pub(crate) fn active_queues(&self) -> &[Arc<Queue>] {
         let n = self.active.load(Ordering::Acquire) as usize;
@@ -333,18 +242,121 @@ impl TimerCallback for Nic {
     /// data path's recovery poll.
     fn run(&self) -> Option<u32> {
         if crate::scribble::hung() {
-            return Some(TICK_MS);
+            return Some(HEARTBEAT_MS);
         }
-        if self.tick_heartbeat() {
+        let running = self.active.load(Ordering::Acquire) != 0;
+        if self.heartbeat.tick(self.ntb.get(), running) {
             // The peer stopped: carrier off now, the link work does the rest.
             self.netdev.device().carrier_off();
-            self.peer_silent.store(true, Ordering::Release);
             self.link_work.run_now();
         }
         for q in self.active_queues() {
             q.recover();
         }
-        Some(TICK_MS)
+        Some(HEARTBEAT_MS)
+    }
+}
+
+impl WorkCallback for Nic {
+    /// The link work: one link tick, then again in a while.
+    fn run(&self) {
+        if !crate::scribble::hung() {
+            let rtnl = Rtnl::lock();
+            self.link.lock().tick(self, &rtnl);
+        }
+        self.link_work.queue(LINK_TICK_MS);
+    }
+}
+
+impl Port for Nic {
+    fn ntb(&self) -> &ntb::Device {
+        self.ntb.get()
+    }
+
+    fn name(&self) -> &CStr {
+        self.netdev.device().name()
+    }
+
+    fn queues(&self) -> &[Arc<Queue>] {
+        &self.queues
+    }
+
+    fn irqs(&self) -> &OnceBox<Irqs> {
+        &self.irqs
+    }
+
+    fn stats(&self) -> &LinkStats {
+        &self.stats
+    }
+
+    fn heartbeat(&self) -> &Heartbeat {
+        &self.heartbeat
+    }
+
+    fn msg(&self) -> &MsgLevel {
+        &self.msg
+    }
+
+    fn netdev(&self) -> &net::Device {
+        self.netdev.device()
+    }
+
+    /// Starts the data path of an agreed link: rings, queues, carrier.
+    fn go_up(
+        &self,
+        rtnl: &Rtnl,
+        win: &Arc<Windows>,
+        agreed: &Agreed,
+        kicks: &[Arc<PeerTrigger>],
+    ) -> Result {
+        let dev = self.netdev.device();
+        let n = agreed.queues.min(self.max_queues);
+        let mut states = KVec::with_capacity(n as usize, GFP_KERNEL)?;
+        for q in 0..n {
+            let kick = kicks.get(q as usize).ok_or(EINVAL)?;
+            states.push(
+                (
+                    TxState::new(win.clone(), q, &agreed.local, &agreed.peer, kick.clone())?,
+                    RxState::new(win.clone(), q, &agreed.local, &agreed.peer, kick.clone())?,
+                ),
+                GFP_KERNEL,
+            )?;
+        }
+        dev.set_real_num_queues(rtnl, n, n)?;
+        // A flow's packets leave on its sending CPU's queue (and a failure
+        // here only leaves the choice to the flow hash).
+        let _ = dev.set_xps_spread(rtnl, n);
+        dev.tx_reset_all();
+        for (queue, (tx, rx)) in self.queues.iter().zip(states) {
+            queue.start(tx, rx);
+        }
+        self.heartbeat.reset(self.ntb.get());
+        // The largest frame the transmit rings (in the peer's window) take
+        // as one GSO frame, if the peer agreed to them.
+        let gso_max = if ring::gso_in_use(agreed.peer.features()) {
+            agreed.peer.queue().max_frame()
+        } else {
+            0
+        };
+        self.gso_max.store(gso_max, Ordering::Relaxed);
+        self.active.store(n, Ordering::Release);
+        dev.tx_wake_all();
+        dev.carrier_on();
+        Ok(())
+    }
+
+    /// Stops the data path: carrier off, transmission and polling stopped,
+    /// the session's rings forgotten. The windows stay.
+    fn go_down(&self, _rtnl: &Rtnl) {
+        let dev = self.netdev.device();
+        dev.carrier_off();
+        dev.tx_disable();
+        self.gso_max.store(0, Ordering::Relaxed);
+        self.active.store(0, Ordering::Release);
+        for q in self.queues.iter() {
+            q.stop();
+        }
+        dev.tx_reset_all();
     }
 }
 
@@ -415,12 +427,16 @@ impl net::Driver for Nic {
 
     fn change_mtu(&self, _dev: &net::Device, change: net::MtuChange<'_>) -> Result {
         // The rings carry frames up to the agreed `max_frame`, whatever the
-        // MTU, so the MTU changes without touching the link.
-        if let Some(max) = self.link.lock().max_frame() {
-            if change.new_mtu() + net::ETH_HLEN > max {
+        // MTU, so the MTU changes without touching a running link; one
+        // refused for the MTU is tried again.
+        let mut link = self.link.lock();
+        let mtu = change.new_mtu();
+        if let Some(max) = link.max_frame() {
+            if mtu + net::ETH_HLEN > max {
                 return Err(EINVAL);
             }
         }
+        link.set_mtu(self, change.rtnl(), mtu);
         change.commit();
         Ok(())
     }
@@ -437,6 +453,3 @@ impl PinnedDrop for Nic {
         let _ = self.ntb.get().link_disable();
     }
 }
-
-/// `ring::MAX_FRAME` as offered: a 64 KiB frame.
-pub(crate) const MAX_FRAME: u32 = ring::MAX_FRAME;

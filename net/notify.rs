@@ -17,8 +17,8 @@ use crate::klib::irq::domain::{self, Config, IrqDomain, Mode, PeerTrigger, Trigg
 use crate::klib::irq::index::TRIGGER_WORDS;
 use crate::klib::irq::{self, IrqReturn};
 use crate::klib::ntb;
-use crate::nic::WIDX;
 use crate::queue::Queue;
+use crate::window::WIDX;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;

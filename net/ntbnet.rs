@@ -7,12 +7,19 @@
 //! interface `ntb%d` per device. Documentation/ntbnet.md tells how to run
 //! it; Documentation/ring-protocol.md specifies what goes over the link.
 //!
-//! - `nic.rs`: the interface, its windows and queues, netdev ops;
-//! - `link.rs`, `negotiate.rs`: negotiation and the link state;
-//! - `queue.rs`, `ring.rs`: the data path and the ring protocol;
-//! - `notify.rs`: per-queue interrupts (NTB doorbells for now);
-//! - `ethtool.rs`, `stats.rs`: ethtool and counters;
-//! - `scribble.rs`: a test mode that plays a misbehaving peer.
+//! Modules, each using only those below it:
+//!
+//! - `nic.rs`: the interface, its queues and link, netdev ops
+//!   (`nic/ethtool.rs`: ethtool ops);
+//! - `link.rs`: the link's I/O: heartbeat, windows and interrupts set up,
+//!   the handshake's actions carried out;
+//! - `scribble.rs`: a test mode that plays a misbehaving peer;
+//! - `notify.rs`: per-queue interrupts from the NTB irq domain;
+//! - `queue.rs`: one queue pair's data path;
+//! - `window.rs`, `stats.rs`: the memory windows, the counters;
+//! - `handshake.rs`, `negotiate.rs`, `ring.rs`: the pure protocol logic
+//!   (handshake state machine, agreement, ring layout and indices), tested
+//!   on the host.
 
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -21,7 +28,8 @@ use kernel::sync::Arc;
 #[allow(dead_code)] // Each module uses only part of the shared abstractions.
 pub mod klib;
 
-mod ethtool;
+#[allow(dead_code)] // The host tests use all of it.
+pub mod handshake;
 mod link;
 pub mod negotiate;
 mod nic;
@@ -32,6 +40,7 @@ mod queue;
 pub mod ring;
 mod scribble;
 mod stats;
+mod window;
 
 use klib::net::MsgLevel;
 use klib::ntb;
@@ -63,7 +72,7 @@ impl ntb::Client for Client {
     }
 
     fn remove(peer: Peer, ntb: &ntb::Device) {
-        let verbose = peer.nic.msg.on(MsgLevel::PROBE);
+        let verbose = peer.nic.msg().on(MsgLevel::PROBE);
         drop(peer);
         if verbose {
             pr_info!("{}: unbound\n", ntb.name());

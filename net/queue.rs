@@ -17,20 +17,17 @@ use crate::klib::net::napi::{self, Napi};
 use crate::klib::net::page_pool::PagePool;
 use crate::klib::net::skb::{SkBuff, TcpGso};
 use crate::klib::net::{self, trace, TxQueue, TxResult};
-use crate::nic::Windows;
 use crate::ring::{
     gso_in_use, Desc, Gso, GsoProto, QueueLayout, RingError, RxFrame, RxRing, TxError, TxRing,
     WindowLayout, DESC_F_CSUM_VALID, DESC_LEN, FEATURE_CSUM, Q_CONS, Q_PROD, Q_RX_EVENT,
     Q_TX_EVENT,
 };
 use crate::stats::QueueStats;
+use crate::window::Windows;
 use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
-
-/// `NETIF_F_RXCSUM`: the user lets the driver trust verified checksums.
-const RXCSUM: u64 = 1 << crate::klib::bindings::NETIF_F_RXCSUM_BIT;
 
 /// Bytes of a frame received into the skb's head, the rest going into
 /// fragments: room for the headers GRO and the stack parse.
@@ -595,7 +592,7 @@ impl Queue {
                 return None;
             }
             skb.set_csum_unnecessary();
-        } else if frame.csum_valid() && dev.features() & RXCSUM != 0 {
+        } else if frame.csum_valid() && dev.features() & net::features::RXCSUM != 0 {
             skb.set_csum_unnecessary();
         }
         skb.record_rx_queue(self.index);

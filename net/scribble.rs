@@ -29,9 +29,11 @@
 use crate::klib::irq::domain::{PeerTrigger, Trigger};
 use crate::klib::kern::{params, random};
 use crate::klib::ntb;
-use crate::nic::{Nic, Windows};
+use crate::queue::Queue;
 use crate::ring::{Desc, WindowLayout, Q_PROD};
+use crate::window::Windows;
 use kernel::prelude::*;
+use kernel::sync::Arc;
 
 /// A random number below `n` (0 if `n` is 0).
 fn random_below(n: u32) -> u32 {
@@ -75,7 +77,12 @@ pub(crate) fn hung() -> bool {
 
 /// One round of garbage over the peer's window (of layout `layout`, if the
 /// link was up), then its interrupts.
-pub(crate) fn scribble(nic: &Nic, win: &Windows, layout: Option<WindowLayout>) {
+pub(crate) fn scribble(
+    dev: &ntb::Device,
+    queues: &[Arc<Queue>],
+    win: &Windows,
+    layout: Option<WindowLayout>,
+) {
     let out = &win.outbound;
     // Fresh garbage each round, repeated over the window: the queue areas
     // do not start at multiples of its size, so every field sees other
@@ -90,7 +97,7 @@ pub(crate) fn scribble(nic: &Nic, win: &Windows, layout: Option<WindowLayout>) {
     }
     if let Some(l) = layout {
         let ql = *l.queue();
-        for (q, queue) in nic.queues.iter().enumerate().take(l.queues() as usize) {
+        for (q, queue) in queues.iter().enumerate().take(l.queues() as usize) {
             let (Some(prod), Some(base)) = (queue.tx_prod(), l.queue_base(q as u32)) else {
                 continue;
             };
@@ -113,11 +120,10 @@ pub(crate) fn scribble(nic: &Nic, win: &Windows, layout: Option<WindowLayout>) {
         }
     }
     if layout.is_some() {
-        for queue in nic.queues.iter() {
+        for queue in queues.iter() {
             queue.poke_peer();
         }
     } else {
-        let dev = nic.ntb.get();
         let _ = dev.peer_db_set(dev.db_valid_mask());
     }
 }

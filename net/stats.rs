@@ -3,6 +3,7 @@
 //! Counters: per queue (`ethtool -S` as `q<N>_<name>`, summed for
 //! `ndo_get_stats64`) and per device.
 
+use crate::handshake::RefusalKind;
 use crate::ring::RingError;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -177,20 +178,38 @@ pub(crate) struct LinkStats {
     pub(crate) link_up: Counter,
     /// Times it went down.
     pub(crate) link_down: Counter,
-    /// Peers refused: bad version, parameters or window header.
+    /// Peers refused (every reason), and republished triggers ignored.
     pub(crate) peer_refused: Counter,
+    /// Refusals by reason, by `RefusalKind::index()`.
+    refused: [Counter; RefusalKind::COUNT],
 }
 
-/// Names of the device-wide counters, in [`LinkStats::values`] order.
-pub(crate) const LINK_NAMES: [&str; 3] = ["link_up", "link_down", "peer_refused"];
+/// Names of the device-wide counters before the refusal reasons.
+const LINK_NAMES: [&str; 3] = ["link_up", "link_down", "peer_refused"];
 
 impl LinkStats {
-    /// Every counter, in [`LINK_NAMES`] order.
-    pub(crate) fn values(&self) -> [u64; 3] {
-        [
-            self.link_up.get(),
-            self.link_down.get(),
-            self.peer_refused.get(),
-        ]
+    /// Number of counters.
+    pub(crate) const COUNT: u32 = (LINK_NAMES.len() + RefusalKind::COUNT) as u32;
+
+    /// Counts a refusal of reason `kind` (on top of `peer_refused`).
+    pub(crate) fn refused(&self, kind: RefusalKind) {
+        if let Some(c) = self.refused.get(kind.index()) {
+            c.inc();
+        }
+    }
+
+    /// Every counter's name, in [`Self::values`] order.
+    pub(crate) fn names() -> impl Iterator<Item = &'static str> {
+        LINK_NAMES
+            .into_iter()
+            .chain(RefusalKind::ALL.into_iter().map(RefusalKind::name))
+    }
+
+    /// Every counter, in [`Self::names`] order.
+    pub(crate) fn values(&self) -> impl Iterator<Item = u64> + '_ {
+        [&self.link_up, &self.link_down, &self.peer_refused]
+            .into_iter()
+            .chain(self.refused.iter())
+            .map(Counter::get)
     }
 }

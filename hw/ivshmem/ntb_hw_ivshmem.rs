@@ -37,6 +37,7 @@ mod layout;
 mod regs;
 
 use klib::io::shm::SharedMem;
+use klib::kern::ratelimit::RateLimit;
 use klib::kern::timer::Timer;
 use klib::ntb::hw::{self, DbAddr, HwDevice, MwAlign};
 use klib::pci::dma_pool::SlotPool;
@@ -55,6 +56,10 @@ module! {
 const TICK_MS: u32 = 100;
 /// Ticks without a peer heartbeat after which the link goes down.
 const STALE_TICKS: u32 = 5;
+/// At most this many link messages per [`LINK_LOG_INTERVAL_MS`].
+const LINK_LOG_BURST: u32 = 10;
+/// See [`LINK_LOG_BURST`].
+const LINK_LOG_INTERVAL_MS: u64 = 5000;
 /// Most doorbell vectors (bits of a 64-bit doorbell register).
 const MAX_VECTORS: u32 = 64;
 
@@ -90,6 +95,8 @@ struct Shared {
     watch: LinkWatch,
     db_status: AtomicU64,
     db_mask: AtomicU64,
+    /// The link messages, which a peer that comes and goes can cause.
+    link_log: RateLimit,
 }
 
 crate::impl_has_timer!(Shared, heartbeat);
@@ -182,7 +189,9 @@ impl klib::kern::timer::TimerCallback for Shared {
         // so that clients renegotiate.
         let up = self.link_enabled.load(Ordering::Acquire) && alive && enabled && !restarted;
         if self.link_up.swap(up, Ordering::AcqRel) != up {
-            if up {
+            if !self.link_log.allow_from(&self.name) {
+                // Rate-limited.
+            } else if up {
                 pr_info!("{}: link up\n", &*self.name);
             } else if session == 0 {
                 pr_info!("{}: link down (peer left)\n", &*self.name);
@@ -596,6 +605,7 @@ impl pci::Driver for Driver {
                 },
                 db_status: AtomicU64::new(0),
                 db_mask: AtomicU64::new(0),
+                link_log: RateLimit::new(LINK_LOG_INTERVAL_MS, LINK_LOG_BURST),
             }),
             GFP_KERNEL,
         )?;

@@ -10,6 +10,7 @@ pub mod delay;
 pub mod once;
 pub mod params;
 pub mod random;
+pub mod ratelimit;
 pub mod timer;
 pub mod types;
 pub mod work;

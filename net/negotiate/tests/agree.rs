@@ -15,6 +15,7 @@ fn offer(queues: u32, entries: u32, window: u64) -> Offer {
         entries,
         max_frame: ring::MAX_FRAME,
         window,
+        outbound: window,
         irq: irq_word(16),
     }
 }
@@ -23,8 +24,8 @@ fn offer(queues: u32, entries: u32, window: u64) -> Offer {
 fn both_sides_agree_on_the_smaller_counts() {
     let a = offer(4, 256, 16 * MIB);
     let b = offer(2, 1024, 15 * MIB);
-    let ab = agree(&a, &b, b.window).unwrap();
-    let ba = agree(&b, &a, a.window).unwrap();
+    let ab = agree(&a, &b).unwrap();
+    let ba = agree(&b, &a).unwrap();
     assert_eq!(ab.queues, 2);
     assert_eq!(ab.local.queue().entries(), 256);
     // Each side's view of the other's window is the other's own view.
@@ -36,9 +37,10 @@ fn both_sides_agree_on_the_smaller_counts() {
 
 #[test]
 fn the_outbound_mapping_bounds_the_peer_window() {
-    let a = offer(2, 256, 16 * MIB);
+    let mut a = offer(2, 256, 16 * MIB);
     let b = offer(2, 256, 64 * MIB);
-    let ab = agree(&a, &b, 8 * MIB).unwrap();
+    a.outbound = 8 * MIB;
+    let ab = agree(&a, &b).unwrap();
     assert!(ab.peer.size() <= 8 * MIB);
 }
 
@@ -47,9 +49,9 @@ fn features_are_the_common_ones() {
     let a = offer(1, 64, MIB);
     let mut b = offer(1, 64, MIB);
     b.features = 0;
-    assert_eq!(agree(&a, &b, MIB).unwrap().local.features(), 0);
+    assert_eq!(agree(&a, &b).unwrap().local.features(), 0);
     b.features = !0;
-    assert_eq!(agree(&a, &b, MIB).unwrap().local.features(), FEATURE_CSUM);
+    assert_eq!(agree(&a, &b).unwrap().local.features(), FEATURE_CSUM);
 }
 
 #[test]
@@ -66,6 +68,7 @@ fn offer_words_round_trip() {
             SP_ENTRIES,
             SP_MAX_FRAME,
             SP_WINDOW,
+            SP_OUTBOUND,
             SP_IRQ
         ]
     );
@@ -88,15 +91,9 @@ fn another_protocol_is_refused() {
     let a = offer(1, 64, MIB);
     let mut b = offer(1, 64, MIB);
     b.version = 0x1234_5678;
-    assert_eq!(
-        agree(&a, &b, MIB),
-        Err(Incompatible::NotNtbnet(0x1234_5678))
-    );
+    assert_eq!(agree(&a, &b), Err(Incompatible::NotNtbnet(0x1234_5678)));
     b.version = 0;
-    assert!(matches!(
-        agree(&a, &b, MIB),
-        Err(Incompatible::NotNtbnet(0))
-    ));
+    assert!(matches!(agree(&a, &b), Err(Incompatible::NotNtbnet(0))));
 }
 
 #[test]
@@ -104,9 +101,9 @@ fn another_major_version_is_refused_any_minor_accepted() {
     let a = offer(1, 64, MIB);
     let mut b = offer(1, 64, MIB);
     b.version = VERSION_MAGIC << 16 | 2 << 8;
-    assert!(matches!(agree(&a, &b, MIB), Err(Incompatible::Version(_))));
+    assert!(matches!(agree(&a, &b), Err(Incompatible::Version(_))));
     b.version = version_word() | 0x7f;
-    assert!(agree(&a, &b, MIB).is_ok());
+    assert!(agree(&a, &b).is_ok());
     assert_eq!(
         major_of(version_word()),
         Some(u32::from(ring::VERSION_MAJOR))
@@ -118,21 +115,12 @@ fn bad_interrupt_words_are_refused() {
     let a = offer(2, 64, MIB);
     let mut b = offer(2, 64, MIB);
     b.irq = 1 << 24 | 16;
-    assert!(matches!(
-        agree(&a, &b, MIB),
-        Err(Incompatible::Interrupts(_))
-    ));
+    assert!(matches!(agree(&a, &b), Err(Incompatible::Interrupts(_))));
     b.irq = irq_word(1); // fewer triggers than queues
-    assert!(matches!(
-        agree(&a, &b, MIB),
-        Err(Incompatible::Interrupts(_))
-    ));
+    assert!(matches!(agree(&a, &b), Err(Incompatible::Interrupts(_))));
     b.irq = irq_word(2);
     b.queues = 0;
-    assert!(matches!(
-        agree(&a, &b, MIB),
-        Err(Incompatible::Interrupts(_))
-    ));
+    assert!(matches!(agree(&a, &b), Err(Incompatible::Interrupts(_))));
 }
 
 #[test]
@@ -140,19 +128,20 @@ fn bad_parameters_are_refused() {
     let a = offer(2, 256, MIB);
     let mut b = offer(2, 100, MIB);
     assert_eq!(
-        agree(&a, &b, MIB),
+        agree(&a, &b),
         Err(Incompatible::Layout(LayoutError::Entries))
     );
     b.entries = 64;
     b.max_frame = 10;
     assert_eq!(
-        agree(&a, &b, MIB),
+        agree(&a, &b),
         Err(Incompatible::Layout(LayoutError::MaxFrame))
     );
     b.max_frame = ring::MAX_FRAME;
     // A peer window too small for two 64 KiB frames per queue.
+    b.window = 64 << 10;
     assert_eq!(
-        agree(&a, &b, 64 << 10),
+        agree(&a, &b),
         Err(Incompatible::Layout(LayoutError::TooLarge))
     );
 }
@@ -172,19 +161,62 @@ fn garbage_offers_never_panic() {
                     entries: e,
                     max_frame: v,
                     window: u64::from(e) << 12,
+                    outbound: u64::from(v) << 12,
                     irq: q,
                 };
-                let _ = agree(&a, &b, u64::from(v) << 12);
+                let _ = agree(&a, &b);
                 let b = Offer {
                     version: version_word(),
                     irq: irq_word(q),
                     ..b
                 };
-                if let Ok(x) = agree(&a, &b, 16 * MIB) {
+                if let Ok(x) = agree(&a, &b) {
                     assert!(x.queues >= 1 && x.queues <= 4);
                     assert!(x.local.size() <= 16 * MIB);
                 }
             }
         }
     }
+}
+
+/// Issue 15.6: the two sides' windows and mappings differ. The header each
+/// host writes must be the layout the other computes for its own window,
+/// or the peer is refused forever.
+#[test]
+fn unequal_windows_give_the_same_layouts_on_both_sides() {
+    let sizes = [
+        MIB / 4,
+        MIB,
+        3 * MIB,
+        8 * MIB,
+        15 * MIB,
+        16 * MIB,
+        64 * MIB,
+        256 * MIB,
+    ];
+    let mut checked = 0;
+    for &wa in &sizes {
+        for &wb in &sizes {
+            // Each side maps all of the other's window, a part of it, or
+            // more than it (the mapping is a BAR, the window a buffer).
+            for oa in [wb, wb / 2, wb * 2, 0] {
+                for ob in [wa, wa / 4, wa * 2, 0] {
+                    let mut a = offer(2, 256, wa);
+                    a.outbound = oa;
+                    let mut b = offer(4, 128, wb);
+                    b.outbound = ob;
+                    let (ab, ba) = (agree(&a, &b), agree(&b, &a));
+                    assert_eq!(ab.is_ok(), ba.is_ok(), "{a:?} {b:?}");
+                    let (Ok(ab), Ok(ba)) = (ab, ba) else { continue };
+                    assert_eq!(ab.peer, ba.local, "a writes what b expects: {a:?} {b:?}");
+                    assert_eq!(ab.local, ba.peer, "b writes what a expects: {a:?} {b:?}");
+                    // What each writes fits what it maps and the window.
+                    assert!(ab.peer.size() <= wb && (oa == 0 || ab.peer.size() <= oa));
+                    assert!(ba.peer.size() <= wa && (ob == 0 || ba.peer.size() <= ob));
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 400, "{checked}");
 }

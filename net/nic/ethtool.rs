@@ -3,13 +3,13 @@
 //! ethtool: driver info, per-queue counters, channels, ring sizes, link
 //! settings.
 
+use super::Nic;
 use crate::klib::net::ethtool::{
     self, Channels, Coalesce, DrvInfo, LinkSettings, RingParam, StringSet, Strings,
 };
 use crate::klib::net::{Device, Rtnl};
-use crate::nic::Nic;
 use crate::ring;
-use crate::stats::{ErrorTotals, QueueStats, ERROR_NAMES, LINK_NAMES, PER_QUEUE};
+use crate::stats::{ErrorTotals, LinkStats, QueueStats, ERROR_NAMES, PER_QUEUE};
 use kernel::c_str;
 use kernel::prelude::*;
 
@@ -82,7 +82,8 @@ impl ethtool::Ops for Nic {
 
     fn get_sset_count(&self, dev: &Device, sset: StringSet) -> Result<u32> {
         match sset {
-            StringSet::Stats => Ok((LINK_NAMES.len() + ERROR_NAMES.len()) as u32
+            StringSet::Stats => Ok(LinkStats::COUNT
+                + ERROR_NAMES.len() as u32
                 + dev.real_num_tx_queues() * PER_QUEUE),
             StringSet::Other => Err(ethtool::eopnotsupp()),
         }
@@ -92,7 +93,7 @@ impl ethtool::Ops for Nic {
         if sset != StringSet::Stats {
             return;
         }
-        for name in Iterator::chain(LINK_NAMES.into_iter(), ERROR_NAMES) {
+        for name in Iterator::chain(LinkStats::names(), ERROR_NAMES) {
             out.push(format_args!("{name}"));
         }
         for q in 0..dev.real_num_tx_queues() {
@@ -107,7 +108,7 @@ impl ethtool::Ops for Nic {
         // per-queue counters only the queues in use.
         let errors = ErrorTotals::of(self.queues.iter().map(|q| &q.stats));
         let queues = self.queues.iter().take(dev.real_num_tx_queues() as usize);
-        let link = Iterator::chain(self.stats.values().into_iter(), errors.values());
+        let link = Iterator::chain(self.stats.values(), errors.values());
         let values = Iterator::chain(link, queues.flat_map(|q| q.stats.values()));
         for (d, v) in data.iter_mut().zip(values) {
             *d = v;
@@ -128,7 +129,9 @@ impl ethtool::Ops for Nic {
         }
         let mut link = self.link.lock();
         let (entries, _) = link.entries();
-        link.reconfigure(self, rtnl, ch.combined, entries);
+        if link.reconfigure(self, rtnl, ch.combined, entries) {
+            self.link_work.run_now();
+        }
         Ok(())
     }
 
@@ -156,7 +159,9 @@ impl ethtool::Ops for Nic {
             return Err(EINVAL);
         }
         let queues = link.want_queues();
-        link.reconfigure(self, rtnl, queues, n);
+        if link.reconfigure(self, rtnl, queues, n) {
+            self.link_work.run_now();
+        }
         Ok(())
     }
 
