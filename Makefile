@@ -180,7 +180,8 @@ hw-kernel-config:
 clean:
 	@kdir="$(KDIR)"; [ -n "$$kdir" ] || kdir=$$($(TOP)/scripts/build-kernel.sh --print 2>/dev/null); \
 		if [ -n "$$kdir" ]; then $(MAKE) --no-print-directory -C "$$kdir" M=$(TOP) LLVM=1 clean; fi
-	@rm -rf $(BUILD) $(TOP)/src/bindings/bindings_generated.rs $(TOP)/src/bindings/bindings_wrappers.c
+	@rm -rf $(BUILD) $(TOP)/src/bindings/bindings_generated.rs $(TOP)/src/bindings/bindings_wrappers.c \
+		$(TOP)/src/bindings/kernel-bindgen.mk
 
 distclean: clean
 	@rm -rf $(TOP)/target
