@@ -13,6 +13,7 @@
 //! [`Port`] (the interface, `nic.rs`).
 
 use crate::handshake::{clean_ranges, Action, Down, Event, Handshake, Phase, Refusal, Snapshot};
+use crate::klib::io::Io;
 use crate::klib::irq::domain::PeerTrigger;
 use crate::klib::irq::index::TriggerWatch;
 use crate::klib::kern::barrier::{rmb, wmb};
@@ -340,7 +341,7 @@ impl Link {
             Action::Ready { layout, peer } => {
                 let win = self.windows.as_ref()?;
                 let header = layout.header().to_le_bytes();
-                if win.outbound.write(0, &header).is_err() {
+                if win.outbound.try_write_bytes(&header, 0).is_err() {
                     return Some(Event::Refuse(Refusal::HeaderWrite));
                 }
                 wmb();

@@ -31,6 +31,7 @@ use core::sync::atomic::{AtomicU32, Ordering};
 use kernel::prelude::*;
 use kernel::str::CStr;
 use kernel::sync::{Arc, Mutex};
+use kernel::types::ARef;
 use kernel::{c_str, new_mutex};
 
 /// Most queue pairs.
@@ -101,7 +102,7 @@ pub(crate) struct Nic {
     #[pin]
     link: Mutex<Link>,
     /// The NTB device.
-    ntb: ntb::Handle,
+    ntb: ARef<ntb::Device>,
     /// Queue pairs this device can have.
     max_queues: u32,
     /// Queue pairs running (0 while the link is down).
@@ -186,7 +187,7 @@ impl Nic {
                     Link::new(default_queues, max_queues, DEFAULT_ENTRIES, mtu),
                     "ntbnet_link"
                 ),
-                ntb: dev.handle(),
+                ntb: dev.into(),
                 max_queues,
                 active: AtomicU32::new(0),
                 gso_max: AtomicU32::new(0),
@@ -245,7 +246,7 @@ impl TimerCallback for Nic {
             return Some(HEARTBEAT_MS);
         }
         let running = self.active.load(Ordering::Acquire) != 0;
-        if self.heartbeat.tick(self.ntb.get(), running) {
+        if self.heartbeat.tick(&self.ntb, running) {
             // The peer stopped: carrier off now, the link work does the rest.
             self.netdev.device().carrier_off();
             self.link_work.run_now();
@@ -270,7 +271,7 @@ impl WorkCallback for Nic {
 
 impl Port for Nic {
     fn ntb(&self) -> &ntb::Device {
-        self.ntb.get()
+        &self.ntb
     }
 
     fn name(&self) -> &CStr {
@@ -330,7 +331,7 @@ impl Port for Nic {
         for (queue, (tx, rx)) in self.queues.iter().zip(states) {
             queue.start(tx, rx);
         }
-        self.heartbeat.reset(self.ntb.get());
+        self.heartbeat.reset(&self.ntb);
         // The largest frame the transmit rings (in the peer's window) take
         // as one GSO frame, if the peer agreed to them.
         let gso_max = if ring::gso_in_use(agreed.peer.features()) {
@@ -450,6 +451,6 @@ impl PinnedDrop for Nic {
         // Closes the interface (which takes the link down and tells the
         // peer); no callback runs after this.
         self.netdev.unregister();
-        let _ = self.ntb.get().link_disable();
+        let _ = self.ntb.link_disable();
     }
 }

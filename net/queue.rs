@@ -10,6 +10,7 @@
 //! copy that `ring.rs` validates before anything uses it.
 
 use crate::impl_has_napi;
+use crate::klib::io::Io;
 use crate::klib::irq::domain::PeerTrigger;
 use crate::klib::kern::barrier::{mb, rmb, wmb};
 use crate::klib::kern::params;
@@ -388,7 +389,7 @@ impl Queue {
             let _ = tx
                 .win
                 .outbound
-                .write32(tx.out_base + Q_TX_EVENT as usize, tx.ring.event_for_wake());
+                .try_write32(tx.ring.event_for_wake(), tx.out_base + Q_TX_EVENT as usize);
             if ring_full && !txq.is_stopped() {
                 self.stats.tx_stops.inc();
                 txq.stop();
@@ -475,14 +476,14 @@ impl Queue {
         let data = tx.out_base + tx.ring.layout().data_off() as usize;
         let mut off = data + slot.data_off() as usize;
         let copied = skb.for_each_chunk(|chunk| {
-            out.write(off, chunk)?;
+            out.try_write_bytes(chunk, off)?;
             off += chunk.len();
             Ok(())
         });
         let desc_off = tx.out_base + tx.ring.layout().desc_off(slot.seq()) as usize;
         if copied.is_err()
             || out
-                .write(desc_off, &slot.desc(flags).to_le_bytes())
+                .try_write_bytes(&slot.desc(flags).to_le_bytes(), desc_off)
                 .is_err()
         {
             tx.ring.cancel(&slot);
@@ -683,7 +684,7 @@ impl Queue {
             let _ = rx
                 .win
                 .outbound
-                .write32(rx.out_base + Q_RX_EVENT as usize, rx.ring.event_for_next());
+                .try_write32(rx.ring.event_for_next(), rx.out_base + Q_RX_EVENT as usize);
             mb();
             self.refresh(rx) != 0
         };

@@ -26,6 +26,7 @@
 //! `prod` and descriptors whose `seq` matches but whose other fields are
 //! random: the descriptor checks, and frames of garbage, get exercised too.
 
+use crate::klib::io::Io;
 use crate::klib::irq::domain::{PeerTrigger, Trigger};
 use crate::klib::kern::{params, random};
 use crate::klib::ntb;
@@ -92,7 +93,7 @@ pub(crate) fn scribble(
     let mut off = 0;
     while off < out.len() {
         let n = buf.len().min(out.len() - off);
-        let _ = out.write(off, buf.get(..n).unwrap_or(&[]));
+        let _ = out.try_write_bytes(buf.get(..n).unwrap_or(&[]), off);
         off += n;
     }
     if let Some(l) = layout {
@@ -114,9 +115,9 @@ pub(crate) fn scribble(
                     flags: r >> 1 & r >> 2 & 0x3,
                     seq,
                 };
-                let _ = out.write(base + ql.desc_off(seq) as usize, &desc.to_le_bytes());
+                let _ = out.try_write_bytes(&desc.to_le_bytes(), base + ql.desc_off(seq) as usize);
             }
-            let _ = out.write32(base + Q_PROD as usize, prod.wrapping_add(count));
+            let _ = out.try_write32(prod.wrapping_add(count), base + Q_PROD as usize);
         }
     }
     if layout.is_some() {

@@ -10,10 +10,12 @@
 
 use crate::klib::io::coherent::Coherent;
 use crate::klib::io::mmio::IoMemWc;
+use crate::klib::io::Io;
 use crate::klib::kern::barrier::mb;
 use crate::klib::ntb;
 use kernel::prelude::*;
 use kernel::sync::Arc;
+use kernel::types::ARef;
 
 /// The peer index: ntbnet serves two-port NTBs (one peer per `ntb_dev`).
 pub(crate) const PIDX: i32 = 0;
@@ -29,7 +31,7 @@ const MIN_WINDOW: u64 = 256 << 10;
 /// API gives window sizes only then) and kept until the device is removed;
 /// each link session's rings hold a reference.
 pub(crate) struct Windows {
-    ntb: ntb::Handle,
+    ntb: ARef<ntb::Device>,
     /// This host's inbound window: the peer writes, this host reads.
     pub(crate) inbound: Coherent,
     /// The peer's inbound window, mapped write-combining: this host writes.
@@ -74,7 +76,7 @@ impl Windows {
         // From here on, drop clears the translation.
         Ok(Arc::new(
             Self {
-                ntb: dev.handle(),
+                ntb: dev.into(),
                 inbound,
                 outbound,
             },
@@ -88,7 +90,7 @@ impl Windows {
     /// (all ones if out of range, which validation rejects like any bad
     /// value).
     pub(crate) fn read_le(&self, off: usize) -> u32 {
-        u32::from_le(self.inbound.read32(off))
+        u32::from_le(self.inbound.try_read32(off).unwrap_or(!0))
     }
 
     /// Writes index `val` at `out_off` of the peer's window, then, after a
@@ -98,7 +100,7 @@ impl Windows {
     pub(crate) fn post_then_read(&self, out_off: usize, val: u32, event_off: usize) -> u32 {
         // An offset outside the window cannot happen (the layouts were
         // checked); the write would be dropped.
-        let _ = self.outbound.write32(out_off, val);
+        let _ = self.outbound.try_write32(val, out_off);
         mb();
         self.read_le(event_off)
     }
@@ -107,6 +109,6 @@ impl Windows {
 impl Drop for Windows {
     fn drop(&mut self) {
         // The peer's writes must go nowhere before the buffer is freed.
-        let _ = self.ntb.get().mw_clear_trans(PIDX, WIDX);
+        let _ = self.ntb.mw_clear_trans(PIDX, WIDX);
     }
 }

@@ -45,6 +45,7 @@ use kernel::sync::{Arc, Mutex};
 pub mod klib;
 
 use klib::io::coherent::Coherent;
+use klib::io::Io;
 use klib::irq;
 use klib::irq::domain::{self, Backend, IrqDomain, MsiWindow, PeerTrigger, Trigger};
 use klib::kern::debugfs::{self, Dir};
@@ -170,12 +171,12 @@ impl Dma {
             u32::try_from(src).map_err(|_| ERANGE)?,
             u32::try_from(dst).map_err(|_| ERANGE)?,
         );
-        self.regs.write32(src, edu::DMA_SRC);
-        self.regs.write32(dst, edu::DMA_DST);
-        self.regs.write32(4, edu::DMA_CNT);
-        self.regs.write32(cmd | edu::CMD_START, edu::DMA_CMD);
+        self.regs.try_write32(src, edu::DMA_SRC)?;
+        self.regs.try_write32(dst, edu::DMA_DST)?;
+        self.regs.try_write32(4, edu::DMA_CNT)?;
+        self.regs.try_write32(cmd | edu::CMD_START, edu::DMA_CMD)?;
         for _ in 0..500 {
-            if self.regs.read32(edu::DMA_CMD) & edu::CMD_START == 0 {
+            if self.regs.try_read32(edu::DMA_CMD)? & edu::CMD_START == 0 {
                 return Ok(());
             }
             klib::kern::delay::msleep(10);
@@ -187,7 +188,7 @@ impl Dma {
     /// Has edu write the 32-bit `data` at bus address `addr`: from RAM
     /// into its buffer, then from its buffer to `addr`.
     fn write(&self, addr: u64, data: u32) -> Result {
-        self.buf.write32(0, data);
+        self.buf.try_write32(data, 0)?;
         self.transfer(self.buf.dma_addr(), u64::from(edu::BUF), 0)?;
         self.transfer(u64::from(edu::BUF), addr, edu::CMD_TO_BUS)
     }
@@ -362,7 +363,7 @@ impl pci::Driver for EduDriver {
         dev.request_regions(c_str!("ntb_irqtest_edu"))?;
         let claimed = kernel::types::ScopeGuard::new(|| dev.release_regions());
         let regs = dev.iomap(0)?;
-        let id = regs.read32(edu::ID);
+        let id = regs.try_read32(edu::ID)?;
         if id & 0xff != edu::ID_MAGIC {
             pr_err!("{}: not an edu device (id {:#x})\n", dev.name(), id);
             return Err(ENODEV);

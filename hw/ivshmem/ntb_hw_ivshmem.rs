@@ -37,9 +37,10 @@ mod layout;
 mod regs;
 
 use klib::io::shm::SharedMem;
+use klib::io::Io;
 use klib::kern::ratelimit::RateLimit;
 use klib::kern::timer::Timer;
-use klib::ntb::hw::{self, DbAddr, HwDevice, MwAlign};
+use klib::ntb::hw::{self, DbAddr, HwDevice, WindowAlign};
 use klib::pci::dma_pool::SlotPool;
 use klib::{irq, pci};
 use layout::Layout;
@@ -129,7 +130,8 @@ impl Shared {
 
     /// Rings doorbell vector `vector` of port `port`.
     fn ring(&self, port: u32, vector: u32) {
-        self.regs.write32(port << 16 | vector, regs::DOORBELL);
+        // A register of a mapped BAR: cannot fail.
+        let _ = self.regs.try_write32(port << 16 | vector, regs::DOORBELL);
     }
 
     /// The doorbell interrupt of vector `vector`.
@@ -259,9 +261,9 @@ impl hw::Hardware for Shared {
         Ok(self.layout.mws as i32)
     }
 
-    fn mw_get_align(&self, pidx: i32, widx: i32) -> Result<MwAlign> {
+    fn mw_get_align(&self, pidx: i32, widx: i32) -> Result<WindowAlign> {
         self.check_pidx(pidx)?;
-        Ok(MwAlign {
+        Ok(WindowAlign {
             addr_align: 4096,
             size_align: 4096,
             size_max: self.layout.window_size(self.port, widx).ok_or(EINVAL)?,
@@ -548,7 +550,7 @@ impl pci::Driver for Driver {
             );
             EINVAL
         })?;
-        let port = regs.read32(regs::IVPOSITION);
+        let port = regs.try_read32(regs::IVPOSITION)?;
         if port >= layout.ports {
             pr_err!(
                 "{}: peer id {} is beyond the layout's {} ports\n",

@@ -40,7 +40,7 @@ impl ethtool::Ops for Nic {
     fn get_drvinfo(&self, _dev: &Device, info: &mut DrvInfo<'_>) {
         info.set_driver(c_str!("ntbnet"));
         info.set_version(c_str!("1.0"));
-        info.set_bus_info(self.ntb.get().pci_name());
+        info.set_bus_info(self.ntb.pci_name());
         // The protocol both hosts speak, once negotiated: what "firmware"
         // means for a link whose other end is a driver.
         if let Some((major, minor)) = self.link.lock().protocol() {
@@ -168,7 +168,6 @@ impl ethtool::Ops for Nic {
     fn get_link_ksettings(&self, dev: &Device, ks: &mut LinkSettings<'_>) -> Result {
         let speed = if dev.carrier_ok() {
             self.ntb
-                .get()
                 .link_speed()
                 .and_then(|(gen, width)| lane_mbps(gen).map(|m| m * width))
         } else {

@@ -33,6 +33,16 @@ unsigned long ntbnet_jiffies(void)
 	return jiffies;
 }
 
+/*
+ * The one copy out of memory a peer writes concurrently (src/io/mod.rs,
+ * copy_from_shared): out of line, so that the Rust caller sees an opaque
+ * call and works on the private copy only.
+ */
+noinline void ntbnet_copy_from_shared(void *dst, const void *src, size_t n)
+{
+	memcpy(dst, src, n);
+}
+
 /* page_to_phys() is a macro on x86. */
 phys_addr_t ntbnet_page_to_phys(struct page *page)
 {

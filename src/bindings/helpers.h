@@ -23,6 +23,7 @@ void ntbnet_timer_setup(struct timer_list *timer,
 			void (*func)(struct timer_list *));
 unsigned long ntbnet_jiffies(void);
 phys_addr_t ntbnet_page_to_phys(struct page *page);
+void ntbnet_copy_from_shared(void *dst, const void *src, size_t n);
 int ntbnet_dma_direct_map_sg(struct scatterlist *sgl, int nents);
 
 void ntbnet_mb(void);

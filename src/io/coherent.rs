@@ -7,7 +7,9 @@
 //! only read into local copies (words with single volatile loads, byte
 //! ranges with one copy), and every offset is checked here.
 
+use super::{copy_from_shared, Io};
 use crate::klib::{bindings, pci};
+use core::mem::MaybeUninit;
 use kernel::device::Device;
 use kernel::prelude::*;
 use kernel::types::ARef;
@@ -86,62 +88,70 @@ impl Coherent {
         self.size == 0
     }
 
-    /// The address of `len` bytes at `off`, if inside the buffer.
-    fn range(&self, off: usize, len: usize) -> Result<*mut u8> {
-        match off.checked_add(len) {
-            // SAFETY: `off + len <= size`: inside the buffer.
-            Some(end) if end <= self.size => Ok(unsafe { self.cpu.cast::<u8>().add(off) }),
-            _ => Err(EINVAL),
-        }
+    /// The address of `len` checked bytes at `off`, aligned to `align`.
+    fn at(&self, off: usize, len: usize, align: usize) -> Result<*mut u8> {
+        let off = self.check(off, len, align)?;
+        // SAFETY: `off + len <= size`: inside the buffer.
+        Ok(unsafe { self.cpu.cast::<u8>().add(off) })
     }
 
-    /// Copies `N` bytes at `off` into a local array, once.
+    /// Copies `N` bytes at `off` into a local array, reading each once
+    /// ([`copy_from_shared`]).
     pub fn read_array<const N: usize>(&self, off: usize) -> Result<[u8; N]> {
-        let mut out = [0u8; N];
-        let p = self.range(off, N)?;
-        // SAFETY: The source range is inside the buffer; any byte values
-        // are valid `u8`s, and `out` is private.
-        unsafe { core::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), N) };
-        Ok(out)
+        let mut out = [MaybeUninit::<u8>::uninit(); N];
+        self.read_into(off, &mut out)?;
+        // SAFETY: `read_into` initialised all of `out`; `u8` arrays have the
+        // layout of their `MaybeUninit` counterparts.
+        Ok(unsafe { core::mem::transmute_copy::<[MaybeUninit<u8>; N], [u8; N]>(&out) })
     }
 
-    /// Copies `dst.len()` bytes at `off` into `dst`, once; initialises the
-    /// whole of `dst` on success.
-    pub fn read_into(&self, off: usize, dst: &mut [core::mem::MaybeUninit<u8>]) -> Result {
-        let p = self.range(off, dst.len())?;
-        // SAFETY: The source range is inside the buffer; `dst` is private
-        // memory of that length, and any byte values are valid.
-        unsafe { core::ptr::copy_nonoverlapping(p, dst.as_mut_ptr().cast::<u8>(), dst.len()) };
+    /// Copies `dst.len()` bytes at `off` into `dst`, reading each once
+    /// ([`copy_from_shared`]); initialises the whole of `dst` on success.
+    pub fn read_into(&self, off: usize, dst: &mut [MaybeUninit<u8>]) -> Result {
+        let p = self.at(off, dst.len(), 1)?;
+        // SAFETY: The source range is inside the buffer, which stays
+        // allocated while `self` lives.
+        unsafe { copy_from_shared(dst, p) };
         Ok(())
     }
 
     /// Zeroes `len` bytes at `off`.
     pub fn zero(&self, off: usize, len: usize) -> Result {
-        let p = self.range(off, len)?;
+        let p = self.at(off, len, 1)?;
         // SAFETY: The range is inside the buffer. A misbehaving peer may
-        // write it concurrently; byte stores race only with its own writes.
+        // write it concurrently; byte stores race only with its own writes,
+        // and nothing is read back.
         unsafe { core::ptr::write_bytes(p, 0, len) };
         Ok(())
     }
+}
 
-    /// Writes the 32-bit word at byte offset `off`; out of range or
-    /// misaligned writes are dropped.
-    pub fn write32(&self, off: usize, val: u32) {
-        if off % 4 == 0 && off < self.size {
-            // SAFETY: `off / 4` words are inside the buffer (type invariant).
-            unsafe { self.cpu.add(off / 4).write_volatile(val) }
-        }
+impl Io for Coherent {
+    fn maxsize(&self) -> usize {
+        self.size
     }
 
-    /// Reads the 32-bit word at byte offset `off`; all ones when out of
-    /// range or misaligned.
-    pub fn read32(&self, off: usize) -> u32 {
-        if off % 4 == 0 && off < self.size {
-            // SAFETY: As in `write32`.
-            unsafe { self.cpu.add(off / 4).read_volatile() }
-        } else {
-            !0
+    fn try_read32(&self, offset: usize) -> Result<u32> {
+        let p = self.at(offset, 4, 4)?;
+        // SAFETY: `p` is an aligned word inside the buffer; one volatile
+        // load, whatever the peer writes meanwhile.
+        Ok(unsafe { p.cast::<u32>().read_volatile() })
+    }
+
+    fn try_write32(&self, value: u32, offset: usize) -> Result {
+        let p = self.at(offset, 4, 4)?;
+        // SAFETY: As in `try_read32`.
+        unsafe { p.cast::<u32>().write_volatile(value) };
+        Ok(())
+    }
+
+    fn try_write_bytes(&self, src: &[u8], offset: usize) -> Result {
+        let p = self.at(offset, src.len(), 1)?;
+        for (i, b) in src.iter().enumerate() {
+            // SAFETY: `p + i` is inside the checked range.
+            unsafe { p.add(i).write_volatile(*b) };
         }
+        Ok(())
     }
 }
 

@@ -1,39 +1,54 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Write-combined mappings of bus memory (`ioremap_wc`): an NTB's outbound
-//! memory window, written with posted writes only.
+//! Mappings of bus memory: uncached (`ioremap`, registers) or
+//! write-combining (`ioremap_wc`, an NTB's outbound memory window, written
+//! with posted writes).
 
+use super::Io;
 use crate::klib::bindings;
 use kernel::prelude::*;
 
-/// `len` bytes of bus memory mapped write-combining; unmapped on drop.
+/// `len` bytes of bus memory, mapped write-combining if `WC`; unmapped on
+/// drop.
 ///
-/// Only writes are offered: on an NTB, a read through an outbound window
-/// is a round trip across the link. Stores may be merged and reordered
-/// until a write barrier ([`crate::klib::kern::barrier::wmb`]).
+/// Through a write-combining mapping, stores may be merged and reordered
+/// until a write barrier ([`crate::klib::kern::barrier::wmb`]); on an NTB a
+/// read through an outbound window is a round trip across the link, so
+/// ntbnet only writes there.
 ///
 /// # Invariants
 ///
-/// `addr` maps `len` bytes from `ioremap_wc` until drop.
-pub struct IoMemWc {
+/// `addr` maps `len` bytes from `ioremap` (`ioremap_wc` if `WC`) until drop.
+pub struct IoMem<const WC: bool = false> {
     addr: *mut u8,
     len: usize,
 }
 
-// SAFETY: The mapping may be written from any thread; writes are posted.
-unsafe impl Send for IoMemWc {}
-// SAFETY: See above.
-unsafe impl Sync for IoMemWc {}
+/// A write-combining mapping.
+pub type IoMemWc = IoMem<true>;
 
-impl IoMemWc {
+// SAFETY: The mapping may be used from any thread; each access is one
+// MMIO operation or a `memcpy_toio`.
+unsafe impl<const WC: bool> Send for IoMem<WC> {}
+// SAFETY: See above.
+unsafe impl<const WC: bool> Sync for IoMem<WC> {}
+
+impl<const WC: bool> IoMem<WC> {
     /// Maps `len` bytes at bus address `phys`.
     pub fn map(phys: u64, len: usize) -> Result<Self> {
         if len == 0 {
             return Err(EINVAL);
         }
         let size = kernel::ffi::c_ulong::try_from(len).map_err(|_| EINVAL)?;
-        // SAFETY: `ioremap_wc` checks the range and returns NULL on failure.
-        let addr = unsafe { bindings::ioremap_wc(phys, size) };
+        // SAFETY: `ioremap`/`ioremap_wc` check the range and return NULL on
+        // failure.
+        let addr = unsafe {
+            if WC {
+                bindings::ioremap_wc(phys, size)
+            } else {
+                bindings::ioremap(phys, size)
+            }
+        };
         if addr.is_null() {
             return Err(ENOMEM);
         }
@@ -54,30 +69,34 @@ impl IoMemWc {
         self.len == 0
     }
 
-    /// Checks that `len` bytes at `off` lie inside the mapping.
-    fn range(&self, off: usize, len: usize) -> Result<*mut u8> {
-        match off.checked_add(len) {
-            // SAFETY: `off + len <= self.len`, so the result is inside the
-            // mapping.
-            Some(end) if end <= self.len => Ok(unsafe { self.addr.add(off) }),
-            _ => Err(EINVAL),
-        }
+    /// The address of `len` checked bytes at `off`, aligned to `align`.
+    fn at(&self, off: usize, len: usize, align: usize) -> Result<*mut u8> {
+        let off = self.check(off, len, align)?;
+        // SAFETY: `off + len <= self.len`: inside the mapping.
+        Ok(unsafe { self.addr.add(off) })
+    }
+}
+
+impl<const WC: bool> Io for IoMem<WC> {
+    fn maxsize(&self) -> usize {
+        self.len
     }
 
-    /// Writes a little-endian 32-bit word at `off` (4-byte aligned).
-    pub fn write32(&self, off: usize, val: u32) -> Result {
-        if off % 4 != 0 {
-            return Err(EINVAL);
-        }
-        let p = self.range(off, 4)?;
+    fn try_read32(&self, offset: usize) -> Result<u32> {
+        let p = self.at(offset, 4, 4)?;
         // SAFETY: `p` is an aligned word inside the mapping.
-        unsafe { bindings::iowrite32(val, p.cast()) };
+        Ok(unsafe { bindings::ioread32(p.cast()) })
+    }
+
+    fn try_write32(&self, value: u32, offset: usize) -> Result {
+        let p = self.at(offset, 4, 4)?;
+        // SAFETY: `p` is an aligned word inside the mapping.
+        unsafe { bindings::iowrite32(value, p.cast()) };
         Ok(())
     }
 
-    /// Copies `src` to `off` (`memcpy_toio`).
-    pub fn write(&self, off: usize, src: &[u8]) -> Result {
-        let p = self.range(off, src.len())?;
+    fn try_write_bytes(&self, src: &[u8], offset: usize) -> Result {
+        let p = self.at(offset, src.len(), 1)?;
         // SAFETY: The destination range is inside the mapping; `src` is a
         // valid slice.
         unsafe { bindings::memcpy_toio(p.cast(), src.as_ptr().cast(), src.len()) };
@@ -85,9 +104,9 @@ impl IoMemWc {
     }
 }
 
-impl Drop for IoMemWc {
+impl<const WC: bool> Drop for IoMem<WC> {
     fn drop(&mut self) {
-        // SAFETY: `addr` came from `ioremap_wc` (type invariant).
+        // SAFETY: `addr` came from `ioremap`/`ioremap_wc` (type invariant).
         unsafe { bindings::iounmap(self.addr.cast()) };
     }
 }

@@ -7,8 +7,9 @@
 //! read once into a local, and bounds are checked by the caller before the
 //! value is used.
 
+use super::Io;
 use crate::klib::bindings;
-use core::sync::atomic::{AtomicU32, AtomicU64};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 
 /// A mapping of shared memory (a BAR mapped write-back); unmapped on drop.
@@ -106,6 +107,33 @@ impl SharedMem {
             }
             _ => Err(EINVAL),
         }
+    }
+}
+
+impl Io for SharedMem {
+    fn maxsize(&self) -> usize {
+        self.len
+    }
+
+    fn try_read32(&self, offset: usize) -> Result<u32> {
+        Ok(self.u32_at(offset).ok_or(EINVAL)?.load(Ordering::Acquire))
+    }
+
+    fn try_write32(&self, value: u32, offset: usize) -> Result {
+        self.u32_at(offset)
+            .ok_or(EINVAL)?
+            .store(value, Ordering::Release);
+        Ok(())
+    }
+
+    fn try_write_bytes(&self, src: &[u8], offset: usize) -> Result {
+        let off = self.check(offset, src.len(), 1)?;
+        for (i, b) in src.iter().enumerate() {
+            // SAFETY: `off + i` is inside the checked range; a volatile byte
+            // store races only with the peer's own writes.
+            unsafe { self.virt.add(off + i).write_volatile(*b) };
+        }
+        Ok(())
     }
 }
 

@@ -227,8 +227,10 @@ impl DbMap {
     }
 }
 
-/// The alignment rules of an inbound memory window (`ntb_mw_get_align`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The alignment rules of an inbound memory window (`ntb_mw_get_align`):
+/// the one alignment type of the NTB client API (`ntb::WindowAlign`), the
+/// hardware-driver API and the MSI window's placement.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WindowAlign {
     /// Alignment of the translated address (a power of two; 0 means 1).
     pub addr_align: u64,

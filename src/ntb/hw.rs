@@ -10,15 +10,7 @@ use kernel::error::{from_result, to_result};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
-/// The alignment rules of an inbound memory window (`ntb_mw_get_align`).
-pub struct MwAlign {
-    /// Alignment of the translated address.
-    pub addr_align: u64,
-    /// Alignment of the translated size.
-    pub size_align: u64,
-    /// Largest translatable size.
-    pub size_max: u64,
-}
+pub use crate::klib::ntb::WindowAlign;
 
 /// What a peer writes to ring one doorbell bit (`ntb_peer_db_addr`).
 pub struct DbAddr {
@@ -55,7 +47,7 @@ pub trait Hardware: HasHwDevice + Send + Sync + 'static {
     /// Inbound memory windows for peer `pidx`.
     fn mw_count(&self, pidx: i32) -> Result<i32>;
     /// The alignment rules of inbound window `widx`.
-    fn mw_get_align(&self, pidx: i32, widx: i32) -> Result<MwAlign>;
+    fn mw_get_align(&self, pidx: i32, widx: i32) -> Result<WindowAlign>;
     /// Translates inbound window `widx` onto `addr`/`size`.
     fn mw_set_trans(&self, pidx: i32, widx: i32, addr: u64, size: u64) -> Result;
     /// Removes the translation of inbound window `widx`.

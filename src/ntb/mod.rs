@@ -12,18 +12,26 @@ use crate::klib::bindings;
 use crate::klib::io::coherent::Coherent;
 use crate::klib::io::mmio::IoMemWc;
 use crate::klib::kern::types::try_ffi_init;
+use crate::klib::pci;
 use core::marker::PhantomData;
+use core::ptr::NonNull;
 use kernel::error::{from_result, to_result};
 use kernel::prelude::*;
 use kernel::str::CStr;
-use kernel::types::{ForeignOwnable, Opaque};
+use kernel::types::{AlwaysRefCounted, ForeignOwnable, Opaque};
 
 /// An NTB device (`struct ntb_dev`), as seen by a client.
 ///
+/// A client borrows it in the NTB core's callbacks and keeps a counted
+/// reference (`ARef<Device>`, [`AlwaysRefCounted`]) for its deferred work.
+///
 /// # Invariants
 ///
-/// The wrapped `ntb_dev` is registered with the NTB core for as long as a
-/// reference to this object exists.
+/// The wrapped `ntb_dev` is registered with the NTB core, or being
+/// unregistered by `ntb_unregister_device()`, which waits for the last
+/// reference to its `struct device` before the hardware driver goes on:
+/// its operations are valid for as long as a reference to this object
+/// exists.
 #[repr(transparent)]
 pub struct Device(Opaque<bindings::ntb_dev>);
 
@@ -56,11 +64,16 @@ impl Device {
         }
     }
 
-    /// The name of the PCI function that provides this NTB (its bus info).
-    pub fn pci_name(&self) -> &CStr {
+    /// The PCI function that provides this NTB.
+    pub fn pci_dev(&self) -> &pci::Device {
         // SAFETY: Every NTB hardware driver sets `pdev` before it registers
         // the device, and the PCI device outlives the NTB device.
-        unsafe { CStr::from_char_ptr(bindings::pci_name((*self.as_raw()).pdev)) }
+        unsafe { pci::Device::from_raw((*self.as_raw()).pdev) }
+    }
+
+    /// The name of the PCI function that provides this NTB (its bus info).
+    pub fn pci_name(&self) -> &CStr {
+        self.pci_dev().name()
     }
 
     /// Whether the NTB link is up.
@@ -139,8 +152,8 @@ impl Device {
     }
 
     /// The alignment rules of inbound window `widx` for peer `pidx`.
-    pub fn mw_get_align(&self, pidx: i32, widx: i32) -> Result<MwAlign> {
-        let mut a = MwAlign::default();
+    pub fn mw_get_align(&self, pidx: i32, widx: i32) -> Result<WindowAlign> {
+        let mut a = WindowAlign::default();
         // SAFETY: The device is registered; the outputs are valid.
         to_result(unsafe {
             bindings::ntb_mw_get_align(
@@ -178,6 +191,21 @@ impl Device {
         })
     }
 
+    /// Translates inbound window `widx` of peer `pidx` onto the bus
+    /// address range `addr..addr + size`.
+    ///
+    /// # Safety
+    ///
+    /// The peer can then write anything anywhere in that range: it must be
+    /// memory or registers that tolerate it, for as long as the
+    /// translation stays (the MSI address range does: a write there is an
+    /// interrupt request, which the interrupt controller checks).
+    pub unsafe fn mw_set_trans_addr(&self, pidx: i32, widx: i32, addr: u64, size: u64) -> Result {
+        // SAFETY: The device is registered; the caller vouches for the
+        // range.
+        to_result(unsafe { bindings::ntb_mw_set_trans(self.as_raw(), pidx, widx, addr, size) })
+    }
+
     /// Removes the translation of inbound window `widx` of peer `pidx`.
     pub fn mw_clear_trans(&self, pidx: i32, widx: i32) -> Result {
         // SAFETY: The device is registered (type invariant).
@@ -191,16 +219,34 @@ impl Device {
         u32::try_from(n).unwrap_or(0)
     }
 
-    /// Maps outbound window `widx` write-combining: writes to it arrive in
-    /// the peer's inbound window `widx`.
-    pub fn peer_mw_map(&self, widx: i32) -> Result<IoMemWc> {
+    /// The physical address and size of outbound window `widx`.
+    pub fn peer_mw_addr(&self, widx: i32) -> Result<(u64, u64)> {
         let mut base: bindings::phys_addr_t = 0;
         let mut size: bindings::resource_size_t = 0;
         // SAFETY: The device is registered; the outputs are valid.
         to_result(unsafe {
             bindings::ntb_peer_mw_get_addr(self.as_raw(), widx, &mut base, &mut size)
         })?;
+        Ok((base, size))
+    }
+
+    /// Maps outbound window `widx` write-combining: writes to it arrive in
+    /// the peer's inbound window `widx`.
+    pub fn peer_mw_map(&self, widx: i32) -> Result<IoMemWc> {
+        let (base, size) = self.peer_mw_addr(widx)?;
         IoMemWc::map(base, usize::try_from(size).map_err(|_| EINVAL)?)
+    }
+
+    /// Where and what to write to ring the peer's doorbell bit `bit`
+    /// (`ntb_peer_db_addr`): `(physical address, register size, value)`.
+    pub fn peer_db_addr(&self, bit: u32) -> Result<(u64, u64, u64)> {
+        let bit = i32::try_from(bit).map_err(|_| EINVAL)?;
+        let (mut addr, mut size, mut data) = (0, 0, 0);
+        // SAFETY: The device is registered; the outputs are valid.
+        to_result(unsafe {
+            bindings::ntb_peer_db_addr(self.as_raw(), &mut addr, &mut size, &mut data, bit)
+        })?;
+        Ok((addr, size, data))
     }
 
     /// Valid doorbell bits.
@@ -280,54 +326,40 @@ impl Device {
     }
 }
 
-/// The alignment rules of an inbound memory window (`ntb_mw_get_align`).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct MwAlign {
-    /// Alignment of the translated address.
-    pub addr_align: u64,
-    /// Alignment of the translated size.
-    pub size_align: u64,
-    /// Largest translatable size.
-    pub size_max: u64,
-}
+/// The alignment rules of an inbound memory window (`ntb_mw_get_align`);
+/// one type for the client API, the hardware-driver API and the irq
+/// domain's window placement (host-tested with it).
+pub use crate::klib::irq::index::WindowAlign;
 
-/// A handle on a bound NTB device, for a client's deferred work (timers,
-/// work items) outside the NTB core's callbacks.
-///
-/// # Invariants
-///
-/// Valid while the client is bound to the device: a client keeps handles
-/// only in its per-device data, which `remove` drops, and stops its
-/// deferred work before that (see [`Client`]).
-#[derive(Clone, Copy)]
-pub struct Handle(*mut bindings::ntb_dev);
-
-// SAFETY: The NTB API may be called from any thread.
-unsafe impl Send for Handle {}
+// SAFETY: The NTB API may be called from any thread (the device's
+// operations serialise themselves where they must).
+unsafe impl Send for Device {}
 // SAFETY: See above.
-unsafe impl Sync for Handle {}
+unsafe impl Sync for Device {}
 
-impl Handle {
-    /// The device.
-    pub fn get(&self) -> &Device {
-        // SAFETY: The device is bound while the handle is used (type
-        // invariant).
-        unsafe { Device::from_raw(self.0) }
+// SAFETY: `get_device`/`put_device` on the embedded `struct device` count
+// references to the `ntb_dev`; `ntb_unregister_device()` waits for the last
+// one to go (its release callback completes `released`), so the device and
+// its operations stay valid while a reference exists (type invariant).
+unsafe impl AlwaysRefCounted for Device {
+    fn inc_ref(&self) {
+        // SAFETY: The device is valid (type invariant).
+        unsafe { bindings::get_device(core::ptr::addr_of_mut!((*self.as_raw()).dev)) };
     }
-}
 
-impl Device {
-    /// A handle on this device for the client's deferred work.
-    pub fn handle(&self) -> Handle {
-        Handle(self.as_raw())
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        let raw: *mut bindings::ntb_dev = obj.as_ptr().cast();
+        // SAFETY: The caller gives up a reference it holds.
+        unsafe { bindings::put_device(core::ptr::addr_of_mut!((*raw).dev)) };
     }
 }
 
 /// An NTB client driver.
 ///
 /// The client's per-device data lives from `probe` until `remove`, which
-/// drops it: any [`Handle`] it holds, and any deferred work using one, must
-/// be gone by the end of that drop.
+/// drops it: any counted reference to the device it holds, and any
+/// deferred work using one, must be gone by the end of that drop (else
+/// the hardware driver's removal waits for it).
 #[vtable]
 pub trait Client: 'static {
     /// The client's per-device data, kept from `probe` until `remove`.

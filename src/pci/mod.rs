@@ -6,6 +6,7 @@
 pub mod dma_pool;
 
 use crate::klib::bindings;
+use crate::klib::io::Io;
 use crate::klib::kern::types::try_ffi_init;
 use core::marker::PhantomData;
 use kernel::error::{from_result, to_result};
@@ -208,33 +209,43 @@ impl IoMem {
         self.len == 0
     }
 
-    fn check(&self, off: usize, size: usize) -> Option<*mut kernel::ffi::c_void> {
-        if off % size == 0 && off.checked_add(size)? <= self.len {
-            // SAFETY: `off + size <= len`, so the result stays within the
-            // mapping (type invariant).
-            Some(unsafe { self.addr.cast::<u8>().add(off).cast() })
-        } else {
-            None
-        }
+    /// The address of the checked, aligned word at `off`.
+    fn word(&self, off: usize) -> Result<*mut kernel::ffi::c_void> {
+        let off = self.check(off, 4, 4)?;
+        // SAFETY: `off + 4 <= len`: inside the mapping (type invariant).
+        Ok(unsafe { self.addr.cast::<u8>().add(off).cast() })
+    }
+}
+
+impl Io for IoMem {
+    fn maxsize(&self) -> usize {
+        self.len
     }
 
-    /// Reads the 32-bit register at `off`; out of range or misaligned reads
-    /// return all ones, as an aborted PCI read does.
-    pub fn read32(&self, off: usize) -> u32 {
-        match self.check(off, 4) {
-            // SAFETY: `p` is an aligned address inside the mapping.
-            Some(p) => unsafe { bindings::ioread32(p) },
-            None => !0,
-        }
+    fn try_read32(&self, offset: usize) -> Result<u32> {
+        let p = self.word(offset)?;
+        // SAFETY: `p` is an aligned register inside the mapping.
+        Ok(unsafe { bindings::ioread32(p) })
     }
 
-    /// Writes the 32-bit register at `off`; out of range or misaligned
-    /// writes are dropped, as the bus would drop them.
-    pub fn write32(&self, val: u32, off: usize) {
-        if let Some(p) = self.check(off, 4) {
-            // SAFETY: `p` is an aligned address inside the mapping.
-            unsafe { bindings::iowrite32(val, p) }
-        }
+    fn try_write32(&self, value: u32, offset: usize) -> Result {
+        let p = self.word(offset)?;
+        // SAFETY: `p` is an aligned register inside the mapping.
+        unsafe { bindings::iowrite32(value, p) };
+        Ok(())
+    }
+
+    fn try_write_bytes(&self, src: &[u8], offset: usize) -> Result {
+        let p = self.check(offset, src.len(), 1)?;
+        // SAFETY: The range is inside the mapping; `src` is a valid slice.
+        unsafe {
+            bindings::memcpy_toio(
+                self.addr.cast::<u8>().add(p).cast(),
+                src.as_ptr().cast(),
+                src.len(),
+            )
+        };
+        Ok(())
     }
 }
 
