@@ -95,6 +95,7 @@ while [ $# -gt 0 ]; do
 	--setup) setup=$2; shift 2 ;;
 	--shm-poke) pokes+=("$2"); shm_file=1; shift 2 ;;
 	--host-peer) host_peer=$2; shift 2 ;;
+	--expect-qemu-log) qlog_expect+=("$2"); shift 2 ;;
 	--no-console-check) console_check=0; shift ;;
 	-q) quiet=1; shift ;;
 	-h|--help) usage 0 ;;
