@@ -14,7 +14,7 @@
 
 use crate::handshake::{clean_ranges, Action, Down, Event, Handshake, Phase, Refusal, Snapshot};
 use crate::klib::io::Io;
-use crate::klib::irq::domain::PeerTrigger;
+use crate::klib::irq::domain::{self, PeerTrigger};
 use crate::klib::irq::index::TriggerWatch;
 use crate::klib::kern::barrier::{rmb, wmb};
 use crate::klib::kern::once::OnceBox;
@@ -551,6 +551,8 @@ impl Link {
             let verbose = port.msg().on(MsgLevel::PROBE);
             let irqs = match Irqs::new(dev, name, port.queues(), verbose) {
                 Ok(i) => KBox::new(i, GFP_KERNEL).ok()?,
+                // The link went down again: the next link-up retries.
+                Err(e) if domain::link_went_down(e) => return None,
                 Err(e) => {
                     if !self.setup_failed {
                         self.setup_failed = true;

@@ -64,6 +64,13 @@ fn errno(e: u32) -> Error {
     Error::from_errno(-(e as c_int))
 }
 
+/// Whether [`IrqDomain::new`] failed because the NTB link went down while
+/// it ran (`ENOTCONN`): a transient state, to try again at the next
+/// link-up.
+pub fn link_went_down(e: Error) -> bool {
+    e == errno(bindings::ENOTCONN)
+}
+
 /// Which backend a domain should use (a driver's module parameter).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -435,8 +442,9 @@ impl<T: Owner> IrqDomain<T> {
     /// backend and a log line saying why; with [`Mode::Msi`] that is an
     /// error. The MSI backend needs the link up (the NTB API gives a
     /// window's alignment only then): create the domain in the link-up
-    /// work, before publishing triggers; created with the link down, the
-    /// domain uses doorbells. The MSI backend translates the last inbound
+    /// work, before publishing triggers. If the link is down (again) by
+    /// then, this fails with `ENOTCONN` in every mode, without a log
+    /// line: try again when the link is up. The MSI backend translates the last inbound
     /// window now and clears it when the domain is dropped. Drop the domain
     /// in the client's `remove` at the latest: it holds the NTB device.
     pub fn new(ntb: &ntb::Device, cfg: &Config<'_>, owner: T) -> Result<Self> {
@@ -464,7 +472,10 @@ impl<T: Owner> IrqDomain<T> {
                     }
                     return created;
                 }
-                Err(e) if cfg.mode == Mode::Msi => return Err(e),
+                // The link went down meanwhile: no fallback for good on
+                // a transient state; the caller tries again with the link
+                // up.
+                Err(e) if cfg.mode == Mode::Msi || link_went_down(e) => return Err(e),
                 Err(_) => {}
             }
         }

@@ -215,11 +215,10 @@ impl<T: Owner> IrqDomain<T> {
         let widx = spare - 1;
         // `ntb_mw_get_align()` answers only with the link up: on some NTBs
         // (Switchtec) the window depends on the peer's configuration.
+        // A link that went down since the caller saw it up is transient:
+        // `ENOTCONN`, not logged, for the caller to try again.
         if !ntb.link_is_up() {
-            return Err(fail(
-                errno(bindings::ENOTCONN),
-                fmt!("the link is down, and a window's alignment is known only with the link up"),
-            ));
+            return Err(errno(bindings::ENOTCONN));
         }
         let mut align = WindowAlign {
             addr_align: 0,
