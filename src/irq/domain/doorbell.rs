@@ -20,17 +20,12 @@ impl<T: Owner> IrqDomain<T> {
         let Hw::Doorbell { ntb, map } = &inner.hw else {
             return false;
         };
-        let raw = ntb.ntb;
-        // SAFETY: The device stays registered while `NtbRef` lives.
-        let bits = unsafe {
-            bindings::ntb_db_read(raw) & bindings::ntb_db_vector_mask(raw, vector as c_int)
-        } & map.mask();
+        let bits = ntb.db_read() & ntb.db_vector_mask(vector) & map.mask();
         if bits == 0 {
             return false;
         }
         // Clear before handling: a doorbell rung meanwhile stays pending.
-        // SAFETY: As above.
-        unsafe { bindings::ntb_db_clear(raw, bits) };
+        let _ = ntb.db_clear(bits);
         let domain = inner.domain();
         let mut rest = bits;
         while rest != 0 {

@@ -47,7 +47,7 @@ use crate::klib::bindings;
 use crate::klib::irq::index::{DbMap, IndexError, IndexSpace, PackedMsg, MAX_QUEUES};
 pub use crate::klib::irq::index::{MsiWindow, Trigger};
 use crate::klib::{irq, ntb, pci};
-use core::ptr::{addr_of_mut, null_mut};
+use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use kernel::device::Device;
 use kernel::error::to_result;
@@ -209,45 +209,22 @@ enum Hw {
     Msi {
         /// The inbound window's translation onto the MSI range.
         window: MsiWindow,
-        /// The window's index, which the peer writes through.
+        /// The window's index, which the peer writes through (below
+        /// `ntb_mw_count()`, an `int`).
         widx: u32,
         /// The NTB device whose window is translated (`None`: a PCI device
         /// whose inbound writes arrive untranslated, as in the tests).
-        ntb: Option<NtbRef>,
+        ntb: Option<ARef<ntb::Device>>,
         /// How the parent remaps interrupts.
         remap: Remap,
     },
     Doorbell {
-        ntb: NtbRef,
+        /// The NTB device whose doorbells the domain cascades. Interrupt
+        /// context borrows it; its reference is taken and dropped in
+        /// process context only (`new`, drop).
+        ntb: ARef<ntb::Device>,
         map: DbMap,
     },
-}
-
-/// A counted reference to an NTB device.
-///
-/// # Invariants
-///
-/// `dev` holds a reference to the `struct device` embedded in the
-/// `ntb_dev` at `ntb`. `ntb_unregister_device()` waits until the last
-/// reference is gone, so the `ntb_dev` and its operations stay valid.
-struct NtbRef {
-    ntb: *mut bindings::ntb_dev,
-    _dev: ARef<Device>,
-}
-
-impl NtbRef {
-    fn new(ntb: &ntb::Device) -> Self {
-        let raw = ntb.as_raw();
-        // SAFETY: `raw` is a registered NTB device (type invariant of
-        // `ntb::Device`); taking a reference on its embedded device keeps it
-        // registered until `ntb_unregister_device` can complete.
-        let dev = unsafe { Device::get_device(addr_of_mut!((*raw).dev).cast()) };
-        // INVARIANT: `dev` is the device of `raw`.
-        Self {
-            ntb: raw,
-            _dev: dev,
-        }
-    }
 }
 
 /// One requested queue.
@@ -451,24 +428,19 @@ impl<T: Owner> IrqDomain<T> {
         if cfg.queues == 0 || cfg.queues > MAX_QUEUES {
             return Err(EINVAL);
         }
-        let raw = ntb.as_raw();
-        // SAFETY: Every NTB hardware driver sets `pdev` before registering
-        // the device, and the PCI device outlives it.
-        let pdev = unsafe { pci::Device::from_raw((*raw).pdev) };
+        let pdev = ntb.pci_dev();
         if cfg.mode != Mode::Doorbell {
             match Self::ntb_msi_window(ntb, cfg) {
                 Ok((window, widx, parent, remap)) => {
                     let hw = Hw::Msi {
                         window,
                         widx,
-                        ntb: Some(NtbRef::new(ntb)),
+                        ntb: Some(ntb.into()),
                         remap,
                     };
                     let created = Self::create(pdev, parent, hw, cfg.name, cfg.queues, owner);
                     if created.is_err() {
-                        // SAFETY: The device is registered; the window was
-                        // translated by `ntb_msi_window`.
-                        unsafe { bindings::ntb_mw_clear_trans(raw, 0, widx as c_int) };
+                        let _ = ntb.mw_clear_trans(0, widx as i32);
                     }
                     return created;
                 }
@@ -479,8 +451,7 @@ impl<T: Owner> IrqDomain<T> {
                 Err(_) => {}
             }
         }
-        // SAFETY: The device is registered (type invariant of `ntb::Device`).
-        let valid = unsafe { bindings::ntb_db_valid_mask(raw) };
+        let valid = ntb.db_valid_mask();
         let mask = if cfg.db_mask == 0 {
             valid
         } else {
@@ -497,18 +468,15 @@ impl<T: Owner> IrqDomain<T> {
         })?;
         let bits = map.mask();
         let hw = Hw::Doorbell {
-            ntb: NtbRef::new(ntb),
+            ntb: ntb.into(),
             map,
         };
         let domain = Self::create(pdev, null_mut(), hw, cfg.name, cfg.queues, owner)?;
         // The domain owns these bits now: a previous client may have left
         // them masked (ntb_transport masks its bits when it goes) or
         // pending. Drop masks them again.
-        // SAFETY: The device is registered (type invariant of `ntb::Device`).
-        unsafe {
-            bindings::ntb_db_clear(raw, bits);
-            bindings::ntb_db_clear_mask(raw, bits);
-        }
+        let _ = ntb.db_clear(bits);
+        let _ = ntb.db_clear_mask(bits);
         Ok(domain)
     }
 
@@ -699,13 +667,10 @@ impl<T: Owner> Drop for IrqDomain<T> {
                 ntb: Some(ntb),
                 ..
             } => {
-                // SAFETY: The device stays registered while `NtbRef` lives;
-                // the window was translated by `ntb_msi_window`.
-                unsafe { bindings::ntb_mw_clear_trans(ntb.ntb, 0, *widx as c_int) };
+                let _ = ntb.mw_clear_trans(0, *widx as i32);
             }
             Hw::Doorbell { ntb, map } => {
-                // SAFETY: The device stays registered while `NtbRef` lives.
-                unsafe { bindings::ntb_db_set_mask(ntb.ntb, map.mask()) };
+                let _ = ntb.db_set_mask(map.mask());
             }
             Hw::Msi { ntb: None, .. } => {}
         }

@@ -6,9 +6,7 @@
 
 use super::{errno, Config, Hw, Inner, IrqDomain, Mode, Owner, Remap};
 use crate::klib::bindings;
-use crate::klib::irq::index::{
-    MsiWindow, PackedMsg, Trigger, WindowAlign, WindowError, MAX_QUEUES,
-};
+use crate::klib::irq::index::{MsiWindow, PackedMsg, Trigger, WindowError, MAX_QUEUES};
 use crate::klib::{ntb, pci};
 use core::sync::atomic::Ordering;
 use kernel::c_str;
@@ -17,6 +15,14 @@ use kernel::ffi::{c_int, c_uint, c_ulong, c_void};
 use kernel::fmt;
 use kernel::prelude::*;
 use kernel::str::CStr;
+/// The MSI parent domain of `pdev` (its interrupt remapping domain, or
+/// the vector domain), if it has one.
+fn msi_parent(pdev: &pci::Device) -> Option<*mut bindings::irq_domain> {
+    // SAFETY: `pdev` is a valid PCI device.
+    let parent = unsafe { bindings::ntbnet_pci_msi_parent(pdev.as_raw()) };
+    (!parent.is_null()).then_some(parent)
+}
+
 /// How an MSI parent domain remaps interrupts.
 fn parent_remap(parent: *mut bindings::irq_domain) -> Remap {
     // SAFETY: `parent` is a live irq domain (the caller's MSI parent).
@@ -117,12 +123,10 @@ impl<T: Owner> IrqDomain<T> {
         if queues == 0 || queues > MAX_QUEUES {
             return Err(EINVAL);
         }
-        // SAFETY: `pdev` is a valid PCI device.
-        let parent = unsafe { bindings::ntbnet_pci_msi_parent(pdev.as_raw()) };
-        if parent.is_null() {
+        let Some(parent) = msi_parent(pdev) else {
             pr_err!("{}: {} has no MSI parent domain\n", name, pdev.name());
             return Err(ENODEV);
-        }
+        };
         let hw = Hw::Msi {
             window,
             widx,
@@ -158,15 +162,12 @@ impl<T: Owner> IrqDomain<T> {
             }
             e
         };
-        let raw = ntb.as_raw();
-        // SAFETY: The device is registered, and so is its PCI device.
-        let parent = unsafe { bindings::ntbnet_pci_msi_parent((*raw).pdev) };
-        if parent.is_null() {
+        let Some(parent) = msi_parent(ntb.pci_dev()) else {
             return Err(fail(
                 ENODEV,
                 fmt!("{} has no MSI parent domain", ntb.pci_name()),
             ));
-        }
+        };
         let remap = parent_remap(parent);
         if remap == Remap::None {
             if !cfg.unsafe_msi {
@@ -191,23 +192,19 @@ impl<T: Owner> IrqDomain<T> {
                 name
             );
         }
-        let (mut base, mut size) = (0u64, 0u64);
-        // SAFETY: Both outputs are valid.
-        if unsafe { bindings::ntbnet_msi_address_range(&mut base, &mut size) } != 0 {
+        let Ok(MsiWindow { base, size }) = msi_range() else {
             return Err(fail(
                 errno(bindings::EOPNOTSUPP),
                 fmt!("no MSI address range on this architecture"),
             ));
-        }
-        // SAFETY: The device is registered.
-        let mws = unsafe { bindings::ntb_mw_count(raw, 0) };
-        let spare = u32::try_from(mws).unwrap_or(0);
+        };
+        let spare = ntb.mw_count(0).unwrap_or(0);
         if spare <= cfg.data_windows {
             return Err(fail(
                 ENOSPC,
                 fmt!(
                     "no spare memory window ({} windows, {} for data)",
-                    mws,
+                    spare,
                     cfg.data_windows
                 ),
             ));
@@ -220,28 +217,11 @@ impl<T: Owner> IrqDomain<T> {
         if !ntb.link_is_up() {
             return Err(errno(bindings::ENOTCONN));
         }
-        let mut align = WindowAlign {
-            addr_align: 0,
-            size_align: 0,
-            size_max: 0,
-        };
-        // SAFETY: The device is registered; the outputs are valid.
-        let ret = unsafe {
-            bindings::ntb_mw_get_align(
-                raw,
-                0,
-                widx as c_int,
-                &mut align.addr_align,
-                &mut align.size_align,
-                &mut align.size_max,
-            )
-        };
-        if ret != 0 {
-            return Err(fail(
-                Error::from_errno(ret),
-                fmt!("window {}: no alignment ({})", widx, ret),
-            ));
-        }
+        // `spare` came from an `int`.
+        let w = widx as i32;
+        let align = ntb
+            .mw_get_align(0, w)
+            .map_err(|e| fail(e, fmt!("window {}: no alignment ({})", widx, e.to_errno())))?;
         let window = MsiWindow::place(base, size, &align).map_err(|e| {
             let what = match e {
                 WindowError::NotExact => "cannot cover exactly (it would expose addresses outside)",
@@ -261,21 +241,22 @@ impl<T: Owner> IrqDomain<T> {
                 ),
             )
         })?;
-        // SAFETY: The device is registered; `window` obeys its alignment.
-        let ret =
-            unsafe { bindings::ntb_mw_set_trans(raw, 0, widx as c_int, window.base, window.size) };
-        if ret != 0 {
-            return Err(fail(
-                Error::from_errno(ret),
+        // SAFETY: `window` is exactly the MSI range (`MsiWindow::place`
+        // refuses to cover anything else), where a write is an interrupt
+        // request that the interrupt controller checks; the translation
+        // stays until the domain is dropped.
+        unsafe { ntb.mw_set_trans_addr(0, w, window.base, window.size) }.map_err(|e| {
+            fail(
+                e,
                 fmt!(
                     "window {} cannot be translated onto the MSI range {:#x}+{:#x} ({})",
                     widx,
                     window.base,
                     window.size,
-                    ret
+                    e.to_errno()
                 ),
-            ));
-        }
+            )
+        })?;
         if cfg.verbose {
             pr_info!(
                 "{}: MSI backend: window {} translated onto {:#x}+{:#x}, interrupts {}\n",
