@@ -367,11 +367,21 @@ impl Link {
             let Some(words) = Self::peer_trigger(dev, q) else {
                 return Event::StartLater;
             };
-            let Ok(kick) = notify::resolve(dev, words) else {
-                return Event::Refuse(Refusal::Trigger {
-                    queue: q,
-                    word: words[0],
-                });
+            let kick = match notify::resolve(dev, words) {
+                Ok(kick) => kick,
+                // This host's memory, not the peer's descriptor: a refusal
+                // would wait for a new session of the peer, which (having
+                // refused ours meanwhile, or waiting for us) may never come.
+                Err(e) if e == ENOMEM => {
+                    pr_err!("{}: cannot start the link: {:?}\n", port.name(), e);
+                    return Event::StartFailed;
+                }
+                Err(_) => {
+                    return Event::Refuse(Refusal::Trigger {
+                        queue: q,
+                        word: words[0],
+                    })
+                }
             };
             if kicks.push(kick, GFP_KERNEL).is_err()
                 || seen.push(TriggerWatch::new(words), GFP_KERNEL).is_err()
