@@ -6,7 +6,8 @@
 #                     (both cached), the modules, the ivshmem server and the
 #                     initramfs into build/
 #   make run          boot two hosts and bring up the link (the demo)
-#   make test         host unit tests and VM selftests, KTAP
+#   make test         host unit tests and VM selftests, KTAP; then ntbnet's
+#                     main VM tests again on the debug kernel (one summary)
 #   make debug        the VM platform on the debug kernel (KASAN, lockdep,
 #                     fault injection; selftests/config.debug) in build/debug/
 #   make test-debug   the VM tests marked `vm-kernels: debug` on it
@@ -136,8 +137,10 @@ stress: all
 run: all
 	@$(TOP)/selftests/run_demo.sh
 
-test: all
-	@$(TOP)/selftests/run_tests.sh
+# Both passes: everything on the test kernel, then the tests marked
+# `vm-kernels: debug` on the debug kernel (Documentation/testing.md).
+test: all debug
+	@NTBNET_KERNELS="base debug" $(TOP)/selftests/run_tests.sh
 
 # The debug kernel's pass (Documentation/testing.md, "The debug kernel").
 test-debug: debug
@@ -187,4 +190,4 @@ distclean: clean
 	@rm -rf $(TOP)/target
 
 help:
-	@sed -n '3,26p' $(TOP)/Makefile
+	@sed -n '3,27p' $(TOP)/Makefile
