@@ -22,6 +22,11 @@ impl Counter {
         self.add(1);
     }
 
+    /// Sets the value (a gauge).
+    pub(crate) fn set(&self, v: u64) {
+        self.0.store(v, Ordering::Relaxed);
+    }
+
     /// The current value.
     pub(crate) fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
@@ -49,12 +54,21 @@ pub(crate) struct QueueStats {
     pub(crate) kicks: Counter,
     /// Times the queue stopped because the ring was full.
     pub(crate) tx_stops: Counter,
+    /// Polls started by the coalescing timer (a held-back receive
+    /// interrupt's time was up).
+    pub(crate) coal_polls: Counter,
+    /// Times adaptive moderation changed the queue's level.
+    pub(crate) dim_moves: Counter,
+    /// The receive coalescing in use now: microseconds (a gauge).
+    pub(crate) coal_usecs: Counter,
+    /// The same: frames (a gauge).
+    pub(crate) coal_frames: Counter,
     /// Peer protocol errors, by `RingError::index()`.
     pub(crate) errors: [Counter; RingError::COUNT],
 }
 
 /// Names of the per-queue counters, in [`QueueStats::values`] order.
-pub(crate) const QUEUE_NAMES: [&str; 9] = [
+pub(crate) const QUEUE_NAMES: [&str; 13] = [
     "rx_packets",
     "rx_bytes",
     "rx_dropped",
@@ -64,6 +78,10 @@ pub(crate) const QUEUE_NAMES: [&str; 9] = [
     "interrupts",
     "kicks",
     "tx_ring_full",
+    "rx_coal_timer_polls",
+    "rx_dim_moves",
+    "rx_coal_usecs",
+    "rx_coal_frames",
 ];
 
 /// Counters per queue in `ethtool -S`.
@@ -90,6 +108,10 @@ impl QueueStats {
             &self.interrupts,
             &self.kicks,
             &self.tx_stops,
+            &self.coal_polls,
+            &self.dim_moves,
+            &self.coal_usecs,
+            &self.coal_frames,
         ]
         .into_iter()
         .chain(self.errors.iter())

@@ -8,6 +8,7 @@ use crate::klib::net::ethtool::{
     self, Channels, Coalesce, DrvInfo, LinkSettings, RingParam, StringSet, Strings,
 };
 use crate::klib::net::{Device, Rtnl};
+use crate::queue::Moderation;
 use crate::ring;
 use crate::stats::{ErrorTotals, LinkStats, QueueStats, ERROR_NAMES, PER_QUEUE};
 use kernel::c_str;
@@ -15,10 +16,6 @@ use kernel::prelude::*;
 
 /// Largest `rx-usecs` `ethtool -C` accepts: 10 ms.
 const MAX_RX_USECS: u32 = 10_000;
-
-/// Timer polls without work before a coalescing queue turns its interrupt
-/// back on.
-const COALESCE_IDLE_POLLS: u32 = 2;
 
 /// Largest ring `ethtool -G` accepts.
 pub(crate) const MAX_ENTRIES: u32 = 4096;
@@ -56,28 +53,47 @@ impl ethtool::Ops for Nic {
         self.msg.set(level);
     }
 
-    fn get_coalesce(&self, dev: &Device) -> Coalesce {
+    /// `ethtool -c`: whether adaptive, and the fixed setting (used when
+    /// `adaptive-rx` is off); the queues' settings are all alike.
+    fn get_coalesce(&self, _dev: &Device) -> Coalesce {
+        let (adaptive, m) = self
+            .queues
+            .first()
+            .map_or((true, Moderation::OFF), |q| q.coalesce());
         Coalesce {
-            rx_usecs: u32::try_from(dev.irq_deferral_ns() / 1000).unwrap_or(u32::MAX),
+            rx_usecs: m.usecs,
+            rx_frames: m.frames,
+            adaptive_rx: adaptive,
         }
     }
 
-    /// `rx-usecs`: the core's software coalescing (the queue's interrupt
-    /// stays off for that long after a poll that found work, and the core
-    /// polls from a timer; after [`COALESCE_IDLE_POLLS`] polls without work
-    /// the interrupt is back on), the same settings as sysfs'
-    /// `gro_flush_timeout` and `napi_defer_hard_irqs`.
-    fn set_coalesce(&self, dev: &Device, rtnl: &Rtnl, c: Coalesce) -> Result {
-        if c.rx_usecs > MAX_RX_USECS {
+    /// `ethtool -C`: `adaptive-rx on` (the default) lets DIM choose each
+    /// queue's moderation; off, every queue uses `rx-usecs` and
+    /// `rx-frames` (see `queue::Moderation`).
+    fn set_coalesce(&self, _dev: &Device, _rtnl: &Rtnl, c: Coalesce) -> Result {
+        if c.rx_usecs > MAX_RX_USECS || c.rx_frames > MAX_ENTRIES / 2 {
             return Err(EINVAL);
         }
-        let idle = if c.rx_usecs == 0 {
-            0
-        } else {
-            COALESCE_IDLE_POLLS
+        let m = Moderation {
+            usecs: c.rx_usecs,
+            frames: c.rx_frames,
         };
-        dev.set_irq_deferral(rtnl, u64::from(c.rx_usecs) * 1000, idle);
+        for q in self.queues.iter() {
+            q.set_coalesce(c.adaptive_rx, m);
+        }
         Ok(())
+    }
+
+    /// What queue `queue` uses now (DIM's current level when adaptive).
+    fn get_per_queue_coalesce(&self, _dev: &Device, queue: u32) -> Result<Coalesce> {
+        let q = self.queues.get(queue as usize).ok_or(EINVAL)?;
+        let (adaptive, _) = q.coalesce();
+        let m = q.moderation_now();
+        Ok(Coalesce {
+            rx_usecs: m.usecs,
+            rx_frames: m.frames,
+            adaptive_rx: adaptive,
+        })
     }
 
     fn get_sset_count(&self, dev: &Device, sset: StringSet) -> Result<u32> {

@@ -5,10 +5,12 @@
  * Kbuild); static inline functions get generated C wrappers.
  */
 #include <linux/debugfs.h>
+#include <linux/dim.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/etherdevice.h>
 #include <linux/fs.h>
+#include <linux/hrtimer.h>
 #include <linux/ethtool.h>
 #include <linux/interrupt.h>
 #include <linux/io.h>

@@ -230,19 +230,75 @@ u16 ntbnet_netdev_pick_tx(struct net_device *dev, struct sk_buff *skb,
 }
 
 /*
- * The core's software interrupt coalescing of a device's NAPI contexts
- * (as net-sysfs writes them: WRITE_ONCE, under RTNL).
+ * Receive interrupt coalescing: a per-queue timer that polls when frames
+ * were held back (hrtimer_init() wants the callback set afterwards, and
+ * returns an enum the Rust side need not know), pinned to the CPU that
+ * armed it, as NAPI's own timer is.
  */
-void ntbnet_set_irq_deferral(struct net_device *dev, unsigned long timeout_ns,
-			     u32 defer)
+static enum hrtimer_restart ntbnet_hrtimer_fn(struct hrtimer *timer)
 {
-	WRITE_ONCE(dev->gro_flush_timeout, timeout_ns);
-	WRITE_ONCE(dev->napi_defer_hard_irqs, defer);
+	struct ntbnet_hrtimer *t = container_of(timer, struct ntbnet_hrtimer, timer);
+
+	t->fn(t);
+	return HRTIMER_NORESTART;
 }
 
-unsigned long ntbnet_irq_deferral_timeout(const struct net_device *dev)
+void ntbnet_hrtimer_setup(struct ntbnet_hrtimer *t,
+			  void (*fn)(struct ntbnet_hrtimer *t))
 {
-	return READ_ONCE(dev->gro_flush_timeout);
+	hrtimer_init(&t->timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_PINNED);
+	t->timer.function = ntbnet_hrtimer_fn;
+	t->fn = fn;
+}
+
+void ntbnet_hrtimer_start_ns(struct ntbnet_hrtimer *t, u64 ns)
+{
+	hrtimer_start(&t->timer, ns_to_ktime(ns), HRTIMER_MODE_REL_PINNED);
+}
+
+void ntbnet_hrtimer_try_cancel(struct ntbnet_hrtimer *t)
+{
+	hrtimer_try_to_cancel(&t->timer);
+}
+
+void ntbnet_hrtimer_cancel(struct ntbnet_hrtimer *t)
+{
+	hrtimer_cancel(&t->timer);
+}
+
+/*
+ * Adaptive moderation with lib/dim: net_dim() picks a profile index from
+ * samples of a queue's counters; the driver maps the index to its own
+ * table. net_dim() queues dim->work when it moved; that work only starts
+ * the next measurement, the poll reads the index itself.
+ */
+static void ntbnet_dim_work(struct work_struct *work)
+{
+	struct dim *dim = container_of(work, struct dim, work);
+
+	WRITE_ONCE(dim->state, DIM_START_MEASURE);
+}
+
+void ntbnet_dim_init(struct dim *dim)
+{
+	memset(dim, 0, sizeof(*dim));
+	INIT_WORK(&dim->work, ntbnet_dim_work);
+	dim->mode = DIM_CQ_PERIOD_MODE_START_FROM_CQE;
+	dim->state = DIM_START_MEASURE;
+}
+
+u8 ntbnet_dim_sample(struct dim *dim, u16 events, u32 packets, u32 bytes)
+{
+	struct dim_sample s;
+
+	dim_update_sample(events, packets, bytes, &s);
+	net_dim(dim, s);
+	return READ_ONCE(dim->profile_ix);
+}
+
+void ntbnet_dim_cancel(struct dim *dim)
+{
+	cancel_work_sync(&dim->work);
 }
 
 /*

@@ -6,6 +6,7 @@
 #ifndef NTBNET_HELPERS_H
 #define NTBNET_HELPERS_H
 
+#include <linux/hrtimer.h>
 #include <linux/irqdomain.h>
 #include <linux/msi.h>
 #include <linux/ntb.h>
@@ -51,9 +52,21 @@ unsigned int ntbnet_max_skb_frags(void);
 int ntbnet_skb_sk_tx_queue(const struct sk_buff *skb);
 u16 ntbnet_netdev_pick_tx(struct net_device *dev, struct sk_buff *skb,
 			  struct net_device *sb_dev);
-void ntbnet_set_irq_deferral(struct net_device *dev, unsigned long timeout_ns,
-			     u32 defer);
-unsigned long ntbnet_irq_deferral_timeout(const struct net_device *dev);
+/* A pinned, relative high-resolution timer calling fn in hard-irq context. */
+struct ntbnet_hrtimer {
+	struct hrtimer timer;
+	void (*fn)(struct ntbnet_hrtimer *t);
+};
+void ntbnet_hrtimer_setup(struct ntbnet_hrtimer *t,
+			  void (*fn)(struct ntbnet_hrtimer *t));
+void ntbnet_hrtimer_start_ns(struct ntbnet_hrtimer *t, u64 ns);
+void ntbnet_hrtimer_try_cancel(struct ntbnet_hrtimer *t);
+void ntbnet_hrtimer_cancel(struct ntbnet_hrtimer *t);
+/* lib/dim's net_dim for one receive queue. */
+struct dim;
+void ntbnet_dim_init(struct dim *dim);
+u8 ntbnet_dim_sample(struct dim *dim, u16 events, u32 packets, u32 bytes);
+void ntbnet_dim_cancel(struct dim *dim);
 struct page_pool;
 struct page_pool *ntbnet_page_pool_create(unsigned int order, unsigned int size);
 struct page *ntbnet_page_pool_alloc_frag(struct page_pool *pool,

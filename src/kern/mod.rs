@@ -7,6 +7,7 @@
 pub mod barrier;
 pub mod debugfs;
 pub mod delay;
+pub mod hrtimer;
 pub mod once;
 pub mod params;
 pub mod random;

@@ -154,13 +154,19 @@ pub struct RingParam {
 /// Receive interrupt coalescing (`ethtool -c`, `ethtool -C`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Coalesce {
-    /// Microseconds a receive interrupt is held back after a poll that
-    /// found work (`rx-usecs`); 0: none.
+    /// Microseconds a receive interrupt may be held back (`rx-usecs`);
+    /// 0: none.
     pub rx_usecs: u32,
+    /// Frames after which the interrupt comes anyway (`rx-frames`).
+    pub rx_frames: u32,
+    /// Whether the driver moderates on its own (`adaptive-rx`).
+    pub adaptive_rx: bool,
 }
 
-/// `ETHTOOL_COALESCE_RX_USECS` (`BIT(0)`, which bindgen cannot evaluate).
-const COALESCE_RX_USECS: u32 = 1 << 0;
+/// `ETHTOOL_COALESCE_RX_USECS | ETHTOOL_COALESCE_RX_MAX_FRAMES |
+/// ETHTOOL_COALESCE_USE_ADAPTIVE_RX` (`BIT()`s, which bindgen cannot
+/// evaluate).
+const COALESCE_RX: u32 = (1 << 0) | (1 << 1) | (1 << 9);
 
 /// Link settings (`ethtool ntb0`).
 pub struct LinkSettings<'a>(&'a mut bindings::ethtool_link_ksettings);
@@ -233,8 +239,14 @@ pub trait Ops: net::Driver {
     }
 
     /// `ethtool -C`; the core has rejected the parameters other than
-    /// `rx-usecs`.
+    /// `rx-usecs`, `rx-frames` and `adaptive-rx`.
     fn set_coalesce(&self, _dev: &Device, _rtnl: &Rtnl, _c: Coalesce) -> Result {
+        Err(eopnotsupp())
+    }
+
+    /// `ethtool --per-queue queue_mask M --show-coalesce`: what queue
+    /// `queue` uses now.
+    fn get_per_queue_coalesce(&self, _dev: &Device, _queue: u32) -> Result<Coalesce> {
         Err(eopnotsupp())
     }
 }
@@ -300,11 +312,7 @@ impl<T: Ops + net::Driver> Adapter<T> {
         } else {
             None
         },
-        supported_coalesce_params: if T::HAS_SET_COALESCE {
-            COALESCE_RX_USECS
-        } else {
-            0
-        },
+        supported_coalesce_params: if T::HAS_SET_COALESCE { COALESCE_RX } else { 0 },
         get_coalesce: if T::HAS_GET_COALESCE {
             Some(Self::get_coalesce)
         } else {
@@ -312,6 +320,11 @@ impl<T: Ops + net::Driver> Adapter<T> {
         },
         set_coalesce: if T::HAS_SET_COALESCE {
             Some(Self::set_coalesce)
+        } else {
+            None
+        },
+        get_per_queue_coalesce: if T::HAS_GET_PER_QUEUE_COALESCE {
+            Some(Self::get_per_queue_coalesce)
         } else {
             None
         },
@@ -523,8 +536,31 @@ impl<T: Ops + net::Driver> Adapter<T> {
     ) -> kernel::ffi::c_int {
         // SAFETY: Registered device; `ec` is valid for writes.
         let ((owner, dev), ec) = unsafe { (Self::ctx(dev), &mut *ec) };
-        ec.rx_coalesce_usecs = owner.get_coalesce(dev).rx_usecs;
+        Self::fill_coalesce(ec, owner.get_coalesce(dev));
         0
+    }
+
+    fn fill_coalesce(ec: &mut bindings::ethtool_coalesce, c: Coalesce) {
+        ec.rx_coalesce_usecs = c.rx_usecs;
+        ec.rx_max_coalesced_frames = c.rx_frames;
+        ec.use_adaptive_rx_coalesce = u32::from(c.adaptive_rx);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core for a registered device, under RTNL, with a valid
+    /// `ec`.
+    unsafe extern "C" fn get_per_queue_coalesce(
+        dev: *mut bindings::net_device,
+        queue: u32,
+        ec: *mut bindings::ethtool_coalesce,
+    ) -> kernel::ffi::c_int {
+        from_result(|| {
+            // SAFETY: Registered device; `ec` is valid for writes.
+            let ((owner, dev), ec) = unsafe { (Self::ctx(dev), &mut *ec) };
+            Self::fill_coalesce(ec, owner.get_per_queue_coalesce(dev, queue)?);
+            Ok(0)
+        })
     }
 
     /// # Safety
@@ -543,6 +579,8 @@ impl<T: Ops + net::Driver> Adapter<T> {
             let ((owner, dev), ec, rtnl) = unsafe { (Self::ctx(dev), &*ec, Rtnl::assume_held()) };
             let c = Coalesce {
                 rx_usecs: ec.rx_coalesce_usecs,
+                rx_frames: ec.rx_max_coalesced_frames,
+                adaptive_rx: ec.use_adaptive_rx_coalesce != 0,
             };
             owner.set_coalesce(dev, &rtnl, c)?;
             Ok(0)

@@ -9,6 +9,7 @@
 //! object; it outlives the registration because it contains it, and it
 //! unregisters the device before anything else of it is dropped.
 
+pub mod dim;
 pub mod ethtool;
 pub mod napi;
 pub mod page_pool;
@@ -279,28 +280,6 @@ impl Device {
         }
         // SAFETY: Allocated device, `n` queues exist (checked); RTNL held.
         to_result(unsafe { bindings::ntbnet_set_xps_spread(self.as_raw(), n) })
-    }
-
-    /// Sets the core's software interrupt coalescing of the device's NAPI
-    /// contexts: after a poll that found work, the driver's interrupt stays
-    /// off and the core polls again from a timer `timeout_ns` later, up to
-    /// `defer` times in a row without work (`gro_flush_timeout` and
-    /// `napi_defer_hard_irqs`, the same settings as in sysfs). Zero turns it
-    /// off. The driver's poll must leave its interrupt off when
-    /// [`napi::Napi::complete_done`] returns false.
-    pub fn set_irq_deferral(&self, _rtnl: &Rtnl, timeout_ns: u64, defer: u32) {
-        let t = kernel::ffi::c_ulong::try_from(timeout_ns).unwrap_or(kernel::ffi::c_ulong::MAX);
-        // SAFETY: The device is allocated; RTNL is held (the token), as for
-        // the sysfs writes of the same fields.
-        unsafe { bindings::ntbnet_set_irq_deferral(self.as_raw(), t, defer) }
-    }
-
-    /// The interrupt deferral timeout in nanoseconds (see
-    /// [`Self::set_irq_deferral`]).
-    pub fn irq_deferral_ns(&self) -> u64 {
-        // SAFETY: The device is allocated; the field is read once.
-        let t = unsafe { bindings::ntbnet_irq_deferral_timeout(self.as_raw()) };
-        u64::try_from(t).unwrap_or(u64::MAX)
     }
 
     /// Transmit queue `q`, if it exists.
