@@ -13,6 +13,7 @@
 //! [`Port`] (the interface, `nic.rs`).
 
 use crate::handshake::{clean_ranges, Action, Down, Event, Handshake, Phase, Refusal, Snapshot};
+use crate::hooks::TestHooks;
 use crate::klib::io::Io;
 use crate::klib::irq::domain::{self, PeerTrigger};
 use crate::klib::irq::index::TriggerWatch;
@@ -63,6 +64,8 @@ pub(crate) trait Port {
     fn heartbeat(&self) -> &Heartbeat;
     /// Which non-error messages to print (`ethtool -s ntb0 msglvl`).
     fn msg(&self) -> &MsgLevel;
+    /// The test modes.
+    fn hooks(&self) -> &TestHooks;
     /// Starts the data path of an agreed link.
     fn go_up(
         &self,
@@ -253,7 +256,7 @@ impl Link {
         if port.heartbeat().silent.swap(false, Ordering::AcqRel) {
             self.run(port, rtnl, Event::Restart(Down::PeerSilent));
         }
-        crate::scribble::poke_msi(dev);
+        port.hooks().poke_msi(dev);
         if self.scribble(port, rtnl, &win) {
             return;
         }
@@ -581,7 +584,7 @@ impl Link {
     /// peer's whole window and rings its queue interrupts instead of
     /// negotiating; when it ends, starts over. Returns whether it is on.
     fn scribble(&mut self, port: &impl Port, rtnl: &Rtnl, win: &Windows) -> bool {
-        if !crate::scribble::enabled() {
+        if !port.hooks().scribble() {
             if self.scribbled {
                 self.scribbled = false;
                 self.run(port, rtnl, Event::Restart(Down::ScribbleEnded));

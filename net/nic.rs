@@ -11,9 +11,10 @@
 
 mod ethtool;
 
+use crate::hooks::TestHooks;
 use crate::klib::irq::domain::PeerTrigger;
+use crate::klib::kern::debugfs::Dir;
 use crate::klib::kern::once::OnceBox;
-use crate::klib::kern::params;
 use crate::klib::kern::random;
 use crate::klib::kern::timer::{Timer, TimerCallback};
 use crate::klib::kern::work::{DelayedWork, WorkCallback};
@@ -85,14 +86,18 @@ fn mac_address(dev: &ntb::Device) -> [u8; 6] {
 /// One ntbnet interface.
 ///
 /// Field order is drop order after [`PinnedDrop`] has stopped the work,
-/// the ticker and the netdev: the queue interrupts, then the queues (their
-/// NAPI contexts) go before the netdev is freed, the windows last.
+/// the ticker and the netdev: the knobs, then the queue interrupts, then
+/// the queues (their NAPI contexts) go before the netdev is freed, the
+/// windows last.
 #[pin_data(PinnedDrop)]
 pub(crate) struct Nic {
     #[pin]
     link_work: DelayedWork<Nic>,
     #[pin]
     ticker: Timer<Nic>,
+    /// The test modes' debugfs knobs, once the interface has its name;
+    /// removed first (removal waits for a running read or write).
+    knobs: OnceBox<Dir<TestHooks>>,
     /// The queue interrupts, from the first NTB link-up (their handlers
     /// hold the queues).
     irqs: OnceBox<Irqs>,
@@ -115,6 +120,8 @@ pub(crate) struct Nic {
     stats: LinkStats,
     /// Which non-error messages to print (`ethtool -s ntb0 msglvl`).
     msg: MsgLevel,
+    /// The test modes, shared with the queues and the knobs.
+    hooks: Arc<TestHooks>,
 }
 
 crate::impl_has_delayed_work!(Nic, link_work);
@@ -168,10 +175,11 @@ impl Nic {
         // No carrier until the link is negotiated.
         nd.carrier_off();
 
+        let hooks = Arc::new(TestHooks::default(), GFP_KERNEL)?;
         let mut qs = KVec::with_capacity(max_queues as usize, GFP_KERNEL)?;
         for q in 0..max_queues {
             qs.push(
-                Arc::pin_init(Queue::new(nd, q as u16), GFP_KERNEL)?,
+                Arc::pin_init(Queue::new(nd, q as u16, hooks.clone()), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
         }
@@ -193,11 +201,19 @@ impl Nic {
                 gso_max: AtomicU32::new(0),
                 heartbeat: Heartbeat::default(),
                 stats: LinkStats::default(),
-                msg: MsgLevel::new(MsgLevel::from_debug(params::debug(), MsgLevel::DEFAULT)),
+                msg: MsgLevel::new(MsgLevel::from_debug(MsgLevel::module_debug(), MsgLevel::DEFAULT)),
+                hooks,
+                knobs: OnceBox::new(),
             }),
             GFP_KERNEL,
         )?;
         net::Registration::register(&nic)?;
+        // Without debugfs the test modes stay off; the interface works.
+        if let Ok(knobs) = TestHooks::publish(&nic.hooks, nic.netdev.device().name()) {
+            if let Ok(knobs) = KBox::new(knobs, GFP_KERNEL) {
+                let _ = nic.knobs.set(knobs);
+            }
+        }
         dev.link_enable()?;
         nic.ticker.start(HEARTBEAT_MS);
         nic.link_work.queue(0);
@@ -242,7 +258,7 @@ impl TimerCallback for Nic {
     /// The ticker: heartbeat to the peer, watch of the peer's, and the
     /// data path's recovery poll.
     fn run(&self) -> Option<u32> {
-        if crate::scribble::hung() {
+        if self.hooks.hung() {
             return Some(HEARTBEAT_MS);
         }
         let running = self.active.load(Ordering::Acquire) != 0;
@@ -261,7 +277,7 @@ impl TimerCallback for Nic {
 impl WorkCallback for Nic {
     /// The link work: one link tick, then again in a while.
     fn run(&self) {
-        if !crate::scribble::hung() {
+        if !self.hooks.hung() {
             let rtnl = Rtnl::lock();
             self.link.lock().tick(self, &rtnl);
         }
@@ -296,6 +312,10 @@ impl Port for Nic {
 
     fn msg(&self) -> &MsgLevel {
         &self.msg
+    }
+
+    fn hooks(&self) -> &TestHooks {
+        &self.hooks
     }
 
     fn netdev(&self) -> &net::Device {

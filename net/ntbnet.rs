@@ -14,6 +14,7 @@
 //! - `link.rs`: the link's I/O: heartbeat, windows and interrupts set up,
 //!   the handshake's actions carried out;
 //! - `scribble.rs`: a test mode that plays a misbehaving peer;
+//! - `hooks.rs`: the test modes' per-device debugfs knobs;
 //! - `notify.rs`: per-queue interrupts from the NTB irq domain;
 //! - `queue.rs`: one queue pair's data path;
 //! - `window.rs`, `stats.rs`: the memory windows, the counters;
@@ -30,6 +31,7 @@ pub mod klib;
 
 #[allow(dead_code)] // The host tests use all of it.
 pub mod handshake;
+mod hooks;
 mod link;
 pub mod negotiate;
 mod nic;

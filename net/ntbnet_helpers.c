@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * This module's copy of the shared C helpers (see src/bindings/helpers.c),
- * with the NTB irq domain's irq_mode parameter, the test modes, the
+ * with the NTB irq domain's irq_mode parameter, the
  * message level and ntbnet's tracepoints (net/ntbnet_trace.h, fired from
  * Rust through src/net/trace.rs).
  */
 #define NTBNET_IRQ_MODE_PARAM
-#define NTBNET_TEST_PARAMS
 #define NTBNET_TRACEPOINTS
 #include "../src/bindings/helpers.c"
 

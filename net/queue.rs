@@ -9,11 +9,11 @@
 //! mapping), this host's window is read only, each value once into a local
 //! copy that `ring.rs` validates before anything uses it.
 
+use crate::hooks::TestHooks;
 use crate::klib::io::Io;
 use crate::klib::irq::domain::PeerTrigger;
 use crate::klib::kern::barrier::{mb, rmb, wmb};
 use crate::klib::kern::hrtimer::{HrTimer, HrTimerCallback};
-use crate::klib::kern::params;
 use crate::klib::net::dim::{self, Dim};
 use crate::klib::net::napi::{self, Napi};
 use crate::klib::net::page_pool::PagePool;
@@ -226,6 +226,8 @@ pub(crate) struct Queue {
     tx_pending: AtomicU32,
     /// This queue's counters.
     pub(crate) stats: QueueStats,
+    /// The device's test modes (`rx_frags`).
+    hooks: Arc<TestHooks>,
 }
 
 impl_has_napi!(Queue, napi);
@@ -241,7 +243,11 @@ impl HrTimerCallback for Queue {
 
 impl Queue {
     /// Queue `index` of `dev`, idle until [`Queue::start`].
-    pub(crate) fn new(dev: &net::Device, index: u16) -> impl PinInit<Self, Error> {
+    pub(crate) fn new(
+        dev: &net::Device,
+        index: u16,
+        hooks: Arc<TestHooks>,
+    ) -> impl PinInit<Self, Error> {
         let napi = Napi::new(dev);
         try_pin_init!(Self {
             napi <- napi,
@@ -257,6 +263,7 @@ impl Queue {
             index,
             tx_pending: AtomicU32::new(0),
             stats: QueueStats::default(),
+            hooks,
         })
     }
 
@@ -669,7 +676,13 @@ impl Queue {
     /// socket's receive buffer holds). Without pool memory (or in the
     /// `rx_frags` test mode), into order-0 pages, so that a fragmented
     /// memory never costs a frame.
-    fn copy_out(napi: &Napi<Self>, rx: &mut RxState, src: usize, len: u32) -> Option<SkBuff> {
+    fn copy_out(
+        &self,
+        napi: &Napi<Self>,
+        rx: &mut RxState,
+        src: usize,
+        len: u32,
+    ) -> Option<SkBuff> {
         let inbound = &rx.win.inbound;
         let head = len.min(RX_HEAD);
         let mut skb = napi.alloc_skb(head)?;
@@ -678,7 +691,7 @@ impl Queue {
         if off == len {
             return Some(skb);
         }
-        if !params::rx_frags() {
+        if !self.hooks.rx_frags() {
             if let Some(mut frag) = rx.pool.as_mut().and_then(|p| p.alloc_frag(len - off)) {
                 inbound
                     .read_into(src + off as usize, frag.as_uninit_mut())
@@ -702,7 +715,7 @@ impl Queue {
     fn receive(&self, napi: &Napi<Self>, rx: &mut RxState, frame: RxFrame) -> Option<SkBuff> {
         let dev = napi.dev();
         let src = rx.in_base + rx.ring.layout().data_off() as usize + frame.off as usize;
-        let Some(mut skb) = Self::copy_out(napi, rx, src, frame.len) else {
+        let Some(mut skb) = self.copy_out(napi, rx, src, frame.len) else {
             self.stats.rx_dropped.inc();
             return None;
         };

@@ -14,7 +14,7 @@
 //! - `bindings/`: the generated bindings and the C helpers for static
 //!   inlines, the only place that names C directly;
 //! - `kern/`: kernel services: barriers, timers, work, delays, random
-//!   numbers, debugfs, module parameters;
+//!   numbers, rate limits, debugfs;
 //! - `io/`: memory access: MMIO, coherent DMA memory, shared memory;
 //! - `pci/`: PCI devices and drivers, device DMA operations;
 //! - `irq/`: interrupt requests, the NTB irq domain and its index space;

@@ -25,7 +25,7 @@ if [ "$HOST" = 0 ]; then
 		while [ "$(cat /sys/class/net/ntb0/statistics/rx_bytes)" -lt 536870912 ]; do
 			sleep 1
 		done
-		echo 1 > /sys/module/ntbnet/parameters/rx_frags
+		echo 1 > /sys/kernel/debug/ntbnet-ntb0/rx_frags
 		echo "# receiving into page fragments from here"
 	) &
 	ktap_check "integrity: received 1 GiB" timeout 600 nc -l -p 6201 -e /tmp/rx.sh

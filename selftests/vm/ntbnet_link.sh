@@ -59,9 +59,9 @@ ntb_barrier 6002
 # Host 1's link management hangs (the hang test mode) with the NTB link
 # up: host 0 notices the silent heartbeat within a second.
 if [ "$HOST" = 1 ]; then
-	ktap_check "link: hang test mode on" sh -c "echo 1 > /sys/module/ntbnet/parameters/hang"
+	ktap_check "link: hang test mode on" sh -c "echo 1 > /sys/kernel/debug/ntbnet-ntb0/hang"
 	sleep 3
-	echo 0 > /sys/module/ntbnet/parameters/hang
+	echo 0 > /sys/kernel/debug/ntbnet-ntb0/hang
 else
 	ktap_check "link: carrier off when the peer's heartbeat stops" wait_for 3 ntb_nocarrier
 fi

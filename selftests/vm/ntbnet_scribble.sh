@@ -8,8 +8,8 @@
 # counts what it rejected, leaks nothing, and the link comes back once the
 # mode ends.
 . /extra/lib.sh
-ktap_plan 10
-P=/sys/module/ntbnet/parameters/scribble
+ktap_plan 13
+P=/sys/kernel/debug/ntbnet-ntb0/scribble
 
 ntb_leaks_reset
 ktap_check "scribble: ntb0 up" ntb_up
@@ -41,6 +41,17 @@ round() {
 round 1 6601
 round 0 6602
 ntb_barrier 6603
+# The knobs go with their interface, first: the module stays while one is
+# open; unbinding ntbnet from the NTB device removes them, and one held
+# open across that fails its writes (EIO) and closes cleanly.
+D=$(basename "$(readlink /sys/class/net/ntb0/device)")
+exec 3> $P
+ktap_check "scribble: rmmod refused while a knob is open" sh -c '! rmmod ntbnet 2> /dev/null'
+echo "$D" > /sys/bus/ntb/drivers/ntbnet/unbind
+ktap_check "scribble: knobs gone with the interface" sh -c \
+	"[ ! -e /sys/kernel/debug/ntbnet-ntb0 ] && [ ! -e /sys/class/net/ntb0 ]"
+ktap_check "scribble: a knob held open fails once its interface is gone" sh -c '! echo 1 >&3 2> /dev/null'
+exec 3>&-
 ktap_check "scribble: rmmod" rmmod ntbnet
 ktap_result "scribble: kmemleak finds nothing" "$(ntb_leaks)"
 ktap_finished

@@ -73,8 +73,8 @@ else
 	set -- $(ntb_recv 7101 120)
 	ok=0
 	for v in "$@"; do
-		echo "$v" > /sys/module/ntbnet/parameters/poke_msi
-		wait_for 10 sh -c '[ "$(cat /sys/module/ntbnet/parameters/poke_msi)" = 0 ]' || ok=1
+		echo "$v" > /sys/kernel/debug/ntbnet-ntb0/poke_msi
+		wait_for 10 sh -c '[ "$(cat /sys/kernel/debug/ntbnet-ntb0/poke_msi)" = 0 ]' || ok=1
 		# One at a time, so that host 0's side reports each.
 		sleep 0.5
 	done

@@ -566,62 +566,6 @@ const char *ntbnet_irq_mode_param(void)
 }
 
 /*
- * ntbnet's test modes (net/scribble.rs, net/link.rs): a module that has
- * them defines NTBNET_TEST_PARAMS before including this file; for the
- * others they read false.
- */
-#ifdef NTBNET_TEST_PARAMS
-static bool scribble;
-module_param(scribble, bool, 0644);
-MODULE_PARM_DESC(scribble, "test mode: write garbage over the peer's window (default: off)");
-static bool hang;
-module_param(hang, bool, 0644);
-MODULE_PARM_DESC(hang, "test mode: stop the link work and the heartbeat, as a hung host (default: off)");
-static bool rx_frags;
-module_param(rx_frags, bool, 0644);
-MODULE_PARM_DESC(rx_frags, "test mode: receive every frame into order-0 pages, as when the page pool has no memory (default: off)");
-static unsigned long long poke_msi;
-module_param(poke_msi, ullong, 0644);
-MODULE_PARM_DESC(poke_msi, "test mode: write (value & 0xffffffff) once at offset (value >> 32) of the peer's MSI window, a trigger it was never given (reads 0 once done)");
-#endif
-
-u64 ntbnet_take_poke_msi(void)
-{
-#ifdef NTBNET_TEST_PARAMS
-	return xchg(&poke_msi, 0);
-#else
-	return 0;
-#endif
-}
-
-bool ntbnet_param_scribble(void)
-{
-#ifdef NTBNET_TEST_PARAMS
-	return READ_ONCE(scribble);
-#else
-	return false;
-#endif
-}
-
-bool ntbnet_param_hang(void)
-{
-#ifdef NTBNET_TEST_PARAMS
-	return READ_ONCE(hang);
-#else
-	return false;
-#endif
-}
-
-bool ntbnet_param_rx_frags(void)
-{
-#ifdef NTBNET_TEST_PARAMS
-	return READ_ONCE(rx_frags);
-#else
-	return false;
-#endif
-}
-
-/*
  * ntbnet's tracepoints: net/ntbnet_helpers.c defines NTBNET_TRACEPOINTS and
  * the real functions (TRACE_EVENT, net/ntbnet_trace.h); the other modules
  * get these no-ops.

@@ -79,9 +79,6 @@ void ntbnet_skb_add_pool_frag(struct sk_buff *skb, struct page *page,
 			      unsigned int truesize);
 int ntbnet_skb_tcp_gso(const struct sk_buff *skb, u16 *mss, bool *v6, bool *ecn);
 int ntbnet_skb_set_tcp_gso(struct sk_buff *skb, u16 mss, bool v6, bool ecn);
-bool ntbnet_param_scribble(void);
-bool ntbnet_param_hang(void);
-bool ntbnet_param_rx_frags(void);
 /* The NTB irq domain's MSI backend (src/irq/domain/). */
 int ntbnet_msi_address_range(u64 *base, u64 *size);
 int ntbnet_msi_parent_info(msi_alloc_info_t *info, struct msi_desc *desc,
@@ -95,9 +92,9 @@ int ntbnet_irq_domain_alloc_spread(struct irq_domain *domain, void *arg,
 int ntbnet_dev_to_node(struct device *dev);
 const char *ntbnet_irq_mode_param(void);
 bool ntbnet_allow_unsafe_msi_param(void);
-u64 ntbnet_take_poke_msi(void);
 
-/* ntbnet's `debug` parameter (net/ntbnet_helpers.c); -1 in the others. */
+/* A module's `debug` message level parameter, where it has one
+ * (net/ntbnet_helpers.c); -1 in the others. */
 int ntbnet_param_debug(void);
 /* ntbnet's tracepoints (net/ntbnet_trace.h); no-ops in the other modules. */
 void ntbnet_trace_tx_publish(const struct net_device *dev, u16 queue, u32 prod,

@@ -8,7 +8,9 @@
 //! implementing [`Attribute`]; each file is a `u64` attribute of that
 //! object, told apart by a key. Reads print the value in decimal, writes
 //! take decimal or `0x` hex. Dropping the `Dir` removes the tree and waits
-//! for running reads and writes.
+//! for running reads and writes; a file still open after that fails its
+//! reads and writes (`EIO`) and closes normally: its operations are one
+//! static table per module, and an open file pins the module.
 
 use crate::klib::bindings;
 use kernel::c_str;
@@ -33,10 +35,77 @@ pub trait Attribute: Send + Sync + 'static {
 #[derive(Clone, Copy)]
 pub struct Node(usize);
 
+/// The accessors `simple_attr_open()` is given for a file: the head of
+/// every [`Entry`], whatever its `T`.
+#[repr(C)]
+struct Accessors {
+    get: unsafe extern "C" fn(*mut c_void, *mut u64) -> c_int,
+    set: unsafe extern "C" fn(*mut c_void, u64) -> c_int,
+}
+
 /// What a file's `i_private` points to.
+#[repr(C)]
 struct Entry<T: Attribute> {
+    /// `Dir::<T>::get` and `Dir::<T>::set`; first, for [`open`].
+    ops: Accessors,
     owner: Arc<T>,
     key: u32,
+}
+
+/// A `file_operations` table that may be shared: it is never written.
+#[repr(transparent)]
+struct Fops(bindings::file_operations);
+
+// SAFETY: The table is constant; the kernel only reads it.
+unsafe impl Sync for Fops {}
+
+// Only the address of `__this_module` is taken (its type is opaque to
+// Rust), as the `module!` macro does for `THIS_MODULE`.
+#[allow(improper_ctypes)]
+extern "C" {
+    /// This module (`THIS_MODULE`).
+    static __this_module: kernel::types::Opaque<bindings::module>;
+}
+
+/// The operations of every attribute file of this module, as
+/// `DEFINE_DEBUGFS_ATTRIBUTE()` makes them: static, because an open file
+/// uses them until it is closed, which can be after its `Dir` is gone;
+/// `owner` keeps the module loaded until then.
+static FOPS: Fops = Fops(bindings::file_operations {
+    // SAFETY: Only the address of this module's `struct module` is taken.
+    owner: unsafe { __this_module.get() },
+    open: Some(open),
+    release: Some(bindings::simple_attr_release),
+    read: Some(bindings::debugfs_attr_read),
+    write: Some(bindings::debugfs_attr_write),
+    // SAFETY: All other members are optional callbacks or plain integers,
+    // for which zero is valid (none, or unset).
+    ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
+});
+
+/// Opens an attribute file, as `DEFINE_DEBUGFS_ATTRIBUTE()`'s open does.
+///
+/// # Safety
+///
+/// Called by debugfs for a file created by [`Dir::file`], with the file
+/// kept from removal during the call.
+unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+    // SAFETY: `inode` is valid; its `i_private` is the file's `Entry<T>`
+    // (whose head is `Accessors`), alive until the file is removed, which
+    // waits for this call.
+    let ops = unsafe { &*((*inode).i_private as *const Accessors) };
+    // SAFETY: `inode` and `file` are valid; `get` and `set` take the
+    // `Entry<T>` that `i_private` points to, which `simple_attr_open()`
+    // passes back to them.
+    unsafe {
+        bindings::simple_attr_open(
+            inode,
+            file,
+            Some(ops.get),
+            Some(ops.set),
+            c_str!("%llu\n").as_char_ptr(),
+        )
+    }
 }
 
 /// A debugfs tree of attribute files of a `T`; removed on drop.
@@ -45,11 +114,10 @@ struct Entry<T: Attribute> {
 ///
 /// `dirs[0]` is the root of a debugfs tree created by [`Dir::new`] and
 /// every other element a directory inside it. Every file in the tree uses
-/// `fops` and points to an element of `entries`. The boxed `fops` and
-/// entries stay at their addresses until the tree is removed.
+/// [`FOPS`] and points to an element of `entries`. The boxed entries stay
+/// at their addresses until the tree is removed.
 pub struct Dir<T: Attribute> {
     dirs: KVec<*mut bindings::dentry>,
-    fops: KBox<bindings::file_operations>,
     owner: Arc<T>,
     entries: KVec<KBox<Entry<T>>>,
 }
@@ -64,17 +132,6 @@ unsafe impl<T: Attribute> Sync for Dir<T> {}
 impl<T: Attribute> Dir<T> {
     /// Creates /sys/kernel/debug/`name` for the attributes of `owner`.
     pub fn new(name: &CStr, owner: Arc<T>) -> Result<Self> {
-        let fops = KBox::new(
-            bindings::file_operations {
-                owner: crate::THIS_MODULE.as_ptr().cast(),
-                open: Some(Self::open),
-                release: Some(bindings::simple_attr_release),
-                read: Some(bindings::debugfs_attr_read),
-                write: Some(bindings::debugfs_attr_write),
-                ..Default::default()
-            },
-            GFP_KERNEL,
-        )?;
         let mut dirs = KVec::with_capacity(1, GFP_KERNEL)?;
         // SAFETY: `name` is a valid string; a NULL parent is the debugfs root.
         let root = from_err_ptr(unsafe {
@@ -85,7 +142,6 @@ impl<T: Attribute> Dir<T> {
         // INVARIANT: `dirs[0]` is the new tree; it has no files yet.
         Ok(Self {
             dirs,
-            fops,
             owner,
             entries: KVec::new(),
         })
@@ -117,6 +173,10 @@ impl<T: Attribute> Dir<T> {
         let parent = self.dentry(parent)?;
         let entry = KBox::new(
             Entry {
+                ops: Accessors {
+                    get: Self::get,
+                    set: Self::set,
+                },
                 owner: self.owner.clone(),
                 key,
             },
@@ -125,39 +185,16 @@ impl<T: Attribute> Dir<T> {
         self.entries.reserve(1, GFP_KERNEL)?;
         let data = &*entry as *const Entry<T> as *mut c_void;
         let mode = if writable { 0o644 } else { 0o444 };
-        // SAFETY: `parent` is a directory of this tree; `data` and the
-        // operations stay valid until the tree is removed (type invariant:
-        // the entry is kept below, the operations are boxed).
+        // SAFETY: `parent` is a directory of this tree; `data` stays valid
+        // until the tree is removed (type invariant: the entry is kept
+        // below), the operations are static.
         let f = unsafe {
-            bindings::debugfs_create_file_unsafe(
-                name.as_char_ptr(),
-                mode,
-                parent,
-                data,
-                &*self.fops,
-            )
+            bindings::debugfs_create_file_unsafe(name.as_char_ptr(), mode, parent, data, &FOPS.0)
         };
         from_err_ptr(f)?;
         // Does not allocate: the capacity is reserved above.
         self.entries.push(entry, GFP_KERNEL)?;
         Ok(())
-    }
-
-    /// # Safety
-    ///
-    /// Called by debugfs to open a file of a `Dir<T>`.
-    unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
-        // SAFETY: As `DEFINE_DEBUGFS_ATTRIBUTE()`'s open does: `i_private`
-        // is the file's `Entry<T>`, passed back to `get`/`set`.
-        unsafe {
-            bindings::simple_attr_open(
-                inode,
-                file,
-                Some(Self::get),
-                Some(Self::set),
-                c_str!("%llu\n").as_char_ptr(),
-            )
-        }
     }
 
     /// # Safety
@@ -195,8 +232,8 @@ impl<T: Attribute> Drop for Dir<T> {
     fn drop(&mut self) {
         if let Some(&root) = self.dirs.first() {
             // SAFETY: `root` is this tree (type invariant); removal waits for
-            // running attribute reads and writes. The entries and operations
-            // are freed after this.
+            // running opens, reads and writes, and later ones fail. The
+            // entries are freed after this.
             unsafe { bindings::debugfs_remove(root) };
         }
     }

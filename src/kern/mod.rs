@@ -2,14 +2,13 @@
 
 //! Kernel services that 6.12's `kernel` crate lacks or that ntbnet needs in
 //! another shape: memory barriers, timers, delayed work, delays, random
-//! numbers, one-time initialisation, debugfs and module parameters.
+//! numbers, one-time initialisation, rate limits, debugfs.
 
 pub mod barrier;
 pub mod debugfs;
 pub mod delay;
 pub mod hrtimer;
 pub mod once;
-pub mod params;
 pub mod random;
 pub mod ratelimit;
 pub mod timer;

@@ -61,6 +61,15 @@ impl MsgLevel {
         }
     }
 
+    /// The module's `debug` parameter, which most NIC drivers have
+    /// (`netif_msg_init()` semantics, for [`MsgLevel::from_debug`]): a
+    /// module that has it defines it in its own C helper file
+    /// (`ntbnet_param_debug()`); -1 (the driver's default) in the others.
+    pub fn module_debug() -> i32 {
+        // SAFETY: Reads a module parameter; no preconditions.
+        unsafe { bindings::ntbnet_param_debug() }
+    }
+
     /// A level with `bits` enabled.
     pub const fn new(bits: u32) -> Self {
         Self(core::sync::atomic::AtomicU32::new(bits))
