@@ -11,7 +11,7 @@
 # error counters of ip -s -s link are ethtool -S's; the tuning commands.
 . /extra/lib.sh
 # Host 0 watches host 1 bounce its link: five more cases.
-ktap_plan $((HOST == 0 ? 31 : 26))
+ktap_plan $((HOST == 0 ? 32 : 27))
 T=/sys/kernel/tracing
 [ -d $T/events ] || mount -t tracefs nodev $T
 
