@@ -760,24 +760,30 @@ impl Queue {
 }
 
 impl Queue {
-    /// Takes up to `want` descriptors off the receive ring under the
-    /// receive lock, the frames into `batch`, and passes the ring space
-    /// back to the peer. Returns the descriptors taken.
-    fn poll_rx(&self, napi: &Napi<Self>, want: u32, batch: &mut RxBatch) -> u32 {
+    /// Takes descriptors off the receive ring under the receive lock until
+    /// they cost `want` units of the NAPI budget (see [`rx_cost`]) or
+    /// [`RX_BATCH`] were taken, the frames into `batch`, and passes the
+    /// ring space back to the peer. Returns the units spent (at most one
+    /// frame over `want`) and whether the ring ran dry.
+    fn poll_rx(&self, napi: &Napi<Self>, want: u32, batch: &mut RxBatch) -> (u32, bool) {
         let mut guard = self.rx.lock();
         let Some(rx) = guard.as_mut() else {
-            return 0;
+            return (0, true);
         };
         let mut work = 0;
-        while work < want {
+        let mut taken = 0;
+        let mut dry = false;
+        while work < want && taken < RX_BATCH {
             if rx.ring.pending() == 0 {
                 if self.refresh(rx) == 0 {
+                    dry = true;
                     break;
                 }
                 // Descriptors and data after `prod`.
                 rmb();
             }
             let Some(slot) = rx.ring.next_slot() else {
+                dry = true;
                 break;
             };
             let off = rx.in_base + rx.ring.layout().desc_off(slot) as usize;
@@ -787,15 +793,22 @@ impl Queue {
                 .read_array::<DESC_LEN>(off)
                 .unwrap_or([0; DESC_LEN]);
             match rx.ring.take(&Desc::from_le_bytes(raw)) {
-                None => break,
+                None => {
+                    dry = true;
+                    break;
+                }
                 Some(Ok(frame)) => {
+                    work += rx_cost(frame.len);
                     if let Some(skb) = self.receive(napi, rx, frame) {
                         batch.push(skb);
                     }
                 }
-                Some(Err(e)) => self.stats.error(e),
+                Some(Err(e)) => {
+                    work += 1;
+                    self.stats.error(e);
+                }
             }
-            work += 1;
+            taken += 1;
         }
 
         if rx.ring.next() != rx.ring.cons() {
@@ -813,7 +826,7 @@ impl Queue {
             }
             trace::rx_consume(napi.dev(), self.index, c.cons, c.count, kick);
         }
-        work
+        (work, dry)
     }
 
     /// Going idle (after `napi_complete_done`) from a poll that took
@@ -857,19 +870,39 @@ impl Queue {
 
 /// Frames handed up the stack in one go: at most this many are held
 /// between the receive lock and GRO.
-const RX_BATCH: usize = 16;
+const RX_BATCH: u32 = 16;
+
+/// Bytes of a received frame that cost one unit of the NAPI budget.
+const RX_COST_BYTES: u32 = 4096;
+
+/// What receiving a frame of `len` bytes costs of the NAPI budget: one
+/// unit per [`RX_COST_BYTES`] started, so one for an MTU-sized frame and
+/// 16 for a 64 KiB one.
+///
+/// The budget counts packets because a NIC's DMA makes a packet cost
+/// about the same whatever its length; here every byte is copied out of
+/// the window by the CPU, so a poll of 64 frames of 64 KiB would copy
+/// 4 MiB. The core checks its time limit (`netdev_budget_usecs`) only
+/// between polls, and in 6.12 softirqs run at the exit of every interrupt,
+/// the timer's included: a peer flooding the ring with maximum frames kept
+/// user space of a QEMU TCG guest off both CPUs for up to 2.3 s (issue 15,
+/// `flood-max`; Documentation/testing.md). Charged by bytes, a poll copies
+/// at most about 256 KiB.
+fn rx_cost(len: u32) -> u32 {
+    len.div_ceil(RX_COST_BYTES).max(1)
+}
 
 /// Received skbs on their way to GRO, collected under the receive lock and
 /// handed up after it is dropped.
 struct RxBatch {
-    skbs: [Option<SkBuff>; RX_BATCH],
+    skbs: [Option<SkBuff>; RX_BATCH as usize],
     len: usize,
 }
 
 impl RxBatch {
     fn new() -> Self {
         Self {
-            skbs: [const { None }; RX_BATCH],
+            skbs: [const { None }; RX_BATCH as usize],
             len: 0,
         }
     }
@@ -910,14 +943,12 @@ impl napi::Poll for Queue {
 
         let mut work = 0;
         let mut batch = RxBatch::new();
-        while work < budget {
-            let want = (budget - work).min(RX_BATCH as u32);
-            let n = self.poll_rx(napi, want, &mut batch);
+        let mut dry = false;
+        while work < budget && !dry {
+            let n;
+            (n, dry) = self.poll_rx(napi, budget - work, &mut batch);
             batch.hand_up(napi);
-            work += n;
-            if n < want {
-                break;
-            }
+            work = work.saturating_add(n).min(budget);
         }
 
         if work < budget && napi.complete_done(work) {
