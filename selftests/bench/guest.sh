@@ -4,7 +4,11 @@
 # The guest side of selftests/bench.sh (`make bench`), run on both hosts of
 # one two-host boot: first ntb_perf's raw bandwidth (the link limit), then
 # ROUNDS rounds of the kernel's ntb_transport + ntb_netdev and ntbnet in
-# turn, on the same ntb_hw_ivshmem, with the same workloads for each.
+# turn, on the same NTB, with the same workloads for each. The NTB is the
+# virtual one (ntb_hw_ivshmem) or the Switchtec model (lib.sh tells them
+# apart); DRIVERS in bench.conf lists a round's drivers in order, of
+# ntb_netdev, ntb_netdev_msi (ntb_transport with use_msi=1) and ntbnet
+# (default "ntb_netdev ntbnet").
 #
 # Roles: host1 drives and measures; host0 serves iperf3 and follows. iperf3
 # runs in reverse mode (-R: host0 sends), so that the host that measures is
@@ -37,6 +41,7 @@
 . /extra/lib.sh
 # shellcheck disable=SC1091 # written by bench.sh
 . /extra/bench.conf
+DRIVERS=${DRIVERS:-ntb_netdev ntbnet}
 
 SS=/usr/bin/ss
 STEP=setup
@@ -131,12 +136,33 @@ load() {
 		sleep 2
 	done
 	note "$1: $DEV up, mtu $(cat "/sys/class/net/$DEV/mtu"), device $(readlink "/sys/class/net/$DEV/device")"
+	irq_backend "$1"
+}
+# irq_backend DRIVER: which interrupts the driver's queues use, as a
+# `bench-backend DRIVER BACKEND` line: ntbnet's backend (msi or db, from
+# its log line), ntb_transport's msi (use_msi=1, when its log says so for
+# this load) or db.
+MSI_LOADS=0
+irq_backend() {
+	case $1 in
+	ntbnet) b=$(ntb_backend) ;;
+	*)
+		n=$(dmesg | grep -c 'Using MSI interrupts for QP0')
+		if [ "$n" -gt "$MSI_LOADS" ]; then b=msi; else b=db; fi
+		MSI_LOADS=$n
+		;;
+	esac
+	echo "bench-backend $1 ${b:-unknown}"
 }
 load_once() {
 	STEP="$1: load"
 	save_netdevs
 	case $1 in
 	ntb_netdev) modprobe -a ntb_transport ntb_netdev || fail "modprobe ntb_transport ntb_netdev" ;;
+	ntb_netdev_msi)
+		{ modprobe ntb_transport use_msi=1 && modprobe ntb_netdev; } ||
+			fail "modprobe ntb_transport use_msi=1 ntb_netdev"
+		;;
 	ntbnet) modprobe ntbnet || fail "modprobe ntbnet" ;;
 	esac
 	wait_for 10 one_netdev || fail "expected one network interface, new: $(new_netdevs | tr "\n" " ")"
@@ -155,7 +181,7 @@ load_once() {
 
 unload() {
 	case $1 in
-	ntb_netdev) timeout 60 rmmod ntb_netdev ntb_transport ;;
+	ntb_netdev | ntb_netdev_msi) timeout 60 rmmod ntb_netdev ntb_transport ;;
 	ntbnet) timeout 60 rmmod ntbnet ;;
 	ntb_perf) timeout 60 rmmod ntb_perf ;;
 	esac || fail "rmmod $1"
@@ -254,13 +280,47 @@ side() {
 }
 
 # --- Link limit: ntb_perf ----------------------------------------------------
-perf() {
-	STEP="ntb_perf: load"
+perf_load() {
 	modprobe ntb_perf total_order="$PERF_ORDER" max_mw_size=2097152 || fail "modprobe ntb_perf"
 	for D in /sys/kernel/debug/ntb_perf/*; do break; done
 	[ -d "$D" ] || fail "no ntb_perf directory in debugfs"
+}
+perf_link() { grep -q "Link status: $1" "$D/info"; }
+perf_inbuf() { ! grep -q 'In buffer addr: unallocated' "$D/info"; }
+perf_outbuf() { ! grep -q 'Out buffer xlat 0x0000000000000000' "$D/info"; }
+# perf_handshake: until this side's buffers are set up. ntb_perf's
+# handshake can drop a command on a switch (selftests/vm/switchtec_perf.sh):
+# the side left without its inbound buffer reloads ntb_perf, and both
+# sides start again. host1 waits longer before it reloads (a reload while
+# host0 measures would spoil the figure), and stops waiting once host0 is
+# gone (done, its ntb_perf unloaded).
+perf_handshake() {
+	h_end=$(($(cut -d. -f1 /proc/uptime) + 300))
+	patience=20
+	[ "$HOST" = 0 ] || patience=60
+	while [ "$(cut -d. -f1 /proc/uptime)" -lt "$h_end" ]; do
+		if wait_for "$patience" perf_inbuf; then
+			[ "$HOST" != 0 ] || wait_for 20 perf_outbuf || continue
+			return 0
+		fi
+		if ! perf_link up; then
+			[ "$HOST" = 0 ] || return 0
+			continue
+		fi
+		note "diagnostic: ntb_perf: no inbound buffer $patience s after link up: reloading ntb_perf"
+		unload ntb_perf
+		perf_load
+		wait_for 120 perf_link up || [ "$HOST" = 0 ] || return 0
+	done
+	fail "ntb_perf's buffers not set up within 300 s"
+}
+perf() {
+	STEP="ntb_perf: load"
+	perf_load
 	STEP="ntb_perf: link up"
-	wait_for 60 grep -q "Link status: up" "$D/info" || fail "ntb_perf link not up within 60 s"
+	wait_for 60 perf_link up || fail "ntb_perf link not up within 60 s"
+	STEP="ntb_perf: handshake"
+	perf_handshake
 	if [ "$HOST" = 0 ]; then
 		# Three runs, the median: one run is a fraction of a second, which
 		# a stalled vCPU can spoil.
@@ -283,7 +343,14 @@ perf() {
 		sleep "$SETTLE"
 	else
 		STEP="ntb_perf: serve the peer's test"
-		wait_for 240 grep -q "Link status: down" "$D/info" || fail "ntb_perf link still up after 240 s"
+		if [ "$NTB_HW" = ivshmem ]; then
+			wait_for 240 perf_link down || fail "ntb_perf link still up after 240 s"
+		else
+			# Last in the boot: host0 is done when its link stays
+			# down, not when it reloads ntb_perf (perf_handshake).
+			gone() { perf_link down && ! wait_for 10 perf_link up; }
+			wait_for 300 gone || fail "ntb_perf link still up after 300 s"
+		fi
 		unload ntb_perf
 	fi
 	note "ntb_perf unloaded"
@@ -347,12 +414,12 @@ loss() {
 		END { if (l == "") l = 100; printf "%.2f\n", l }' "$1"
 }
 
-# snap: the device's receive interrupts, the ivshmem doorbell (MSI-X)
-# interrupts, rx packets, rx bytes, busy jiffies (USER_HZ) of all CPUs.
+# snap: the device's receive interrupts, the NTB's hardware interrupts
+# (HW_RE), rx packets, rx bytes, busy jiffies (USER_HZ) of all CPUs.
 snap() {
-	awk -v re="$IRQ_RE" 'NR == 1 { n = NF; next }
+	awk -v re="$IRQ_RE" -v hw="$HW_RE" 'NR == 1 { n = NF; next }
 		{ s = 0; for (i = 2; i <= n + 1; i++) s += $i }
-		$NF ~ re { d += s } $NF ~ /^ntb-ivshmem[0-9]+-db[0-9]+$/ { h += s }
+		$NF ~ re { d += s } $NF ~ hw { h += s }
 		END { printf "%d %d ", d, h }' /proc/interrupts
 	printf '%s %s ' "$(cat "/sys/class/net/$DEV/statistics/rx_packets")" \
 		"$(cat "/sys/class/net/$DEV/statistics/rx_bytes")"
@@ -582,8 +649,20 @@ measure() {
 		[ -n "$q" ] || fail "ethtool -l ntb0 shows no queue count"
 		IRQ_RE="^ntb0-q($(seq 0 $((q - 1)) | paste -sd'|'))\$"
 		note "ntbnet: $q queues, receive interrupts: $IRQ_RE"
-	else
+	elif [ "$NTB_HW" = ivshmem ]; then
 		IRQ_RE='^ntb-ivshmem[0-9]+-db[0-9]+$'
+	else
+		# ntb_transport: the switch's doorbell vector, and with use_msi=1
+		# its queue's MSI.
+		IRQ_RE='^(switchtec_ntb_doorbell|ntb_transport)$'
+	fi
+	# The hardware interrupts: the virtual NTB's doorbell (MSI-X) vectors;
+	# on Switchtec the switch's doorbell vector and the MSIs the peer
+	# writes (ntbnet's queue lines on its MSI backend, ntb_transport's).
+	if [ "$NTB_HW" = ivshmem ]; then
+		HW_RE='^ntb-ivshmem[0-9]+-db[0-9]+$'
+	else
+		HW_RE='^(switchtec_ntb_doorbell|ntb_transport|ntb0-q[0-9]+)$'
 	fi
 	tcp1
 	tcp4
@@ -651,17 +730,27 @@ phase() {
 }
 
 note "kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) CPUs, $ROUNDS rounds"
-STEP="ntb_hw_ivshmem: load"
-modprobe ntb_hw_ivshmem || fail "modprobe ntb_hw_ivshmem"
+STEP="$NTB_HW: load"
+# shellcheck disable=SC2086 # a list of modules
+modprobe -a $NTB_HW_MODULES || fail "modprobe $NTB_HW_MODULES"
 [ "$HOST" = 1 ] || side_serve
-perf
+# ntb_perf first; on Switchtec last, where its handshake may need a
+# reload (perf_handshake) that host1 could not tell from host0's end if a
+# network driver came next.
+[ "$NTB_HW" != ivshmem ] || perf
 r=1
+last=${DRIVERS##* }
 while [ $r -le "$ROUNDS" ]; do
-	phase ntb_netdev $r
-	leave ntb_netdev
-	phase ntbnet $r
-	if [ $r = "$ROUNDS" ]; then leave ntbnet last; else leave ntbnet; fi
+	for d in $DRIVERS; do
+		phase "$d" $r
+		if [ $r = "$ROUNDS" ] && [ "$d" = "$last" ] && [ "$NTB_HW" = ivshmem ]; then
+			leave "$d" last
+		else
+			leave "$d"
+		fi
+	done
 	r=$((r + 1))
 done
+[ "$NTB_HW" = ivshmem ] || perf
 dmesg | grep -E 'incompatible|refused|error|fail' | sed 's/^/# dmesg: /'
 note "done"
