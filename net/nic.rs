@@ -39,6 +39,9 @@ use kernel::{c_str, new_mutex};
 pub(crate) const MAX_QUEUES: u32 = 16;
 /// Descriptors per ring by default.
 const DEFAULT_ENTRIES: u32 = 256;
+
+/// No NUMA node preference (`NUMA_NO_NODE`).
+const NUMA_NO_NODE: kernel::ffi::c_int = -1;
 /// Largest MTU: a 64 KiB IP packet in one frame.
 const MAX_MTU: u32 = 65535 - net::ETH_HLEN;
 
@@ -344,9 +347,12 @@ impl Port for Nic {
             )?;
         }
         dev.set_real_num_queues(rtnl, n, n)?;
-        // A flow's packets leave on its sending CPU's queue (and a failure
-        // here only leaves the choice to the flow hash).
-        let _ = dev.set_xps_spread(rtnl, n);
+        // A flow's packets leave on its sending CPU's queue, whose
+        // interrupt is on that CPU too (the irq domain spreads them alike),
+        // so a flow is sent, completed and received on one CPU. A failure
+        // here only leaves the choice to the flow hash.
+        let node = self.irqs.get().map_or(NUMA_NO_NODE, |i| i.node());
+        let _ = dev.set_xps_spread(rtnl, n, node);
         dev.tx_reset_all();
         for (queue, (tx, rx)) in self.queues.iter().zip(states) {
             queue.start(tx, rx);

@@ -103,6 +103,13 @@ impl Irqs {
         Ok(Self { domain })
     }
 
+    /// The NUMA node whose CPUs the queue interrupts are spread over: queue
+    /// `q`'s on the `q`-th CPU near it, which transmit steering must give
+    /// queue `q` too.
+    pub(crate) fn node(&self) -> kernel::ffi::c_int {
+        self.domain.node()
+    }
+
     /// The trigger descriptor of local queue `q`, for the peer.
     pub(crate) fn trigger_words(&self, q: u32) -> TriggerWords {
         self.domain

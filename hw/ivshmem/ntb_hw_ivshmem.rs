@@ -622,10 +622,13 @@ impl pci::Driver for Driver {
                 shared: shared.clone(),
                 vector: v,
             };
-            irqs.push(
-                KBox::pin_init(irq::Registration::new(irq, name, handler), GFP_KERNEL)?,
-                GFP_KERNEL,
-            )?;
+            let reg = KBox::pin_init(irq::Registration::new(irq, name, handler), GFP_KERNEL)?;
+            // Vector `v` on the `v`-th CPU near the device, as multiqueue
+            // NIC drivers spread theirs: a client's queue `q` rung on
+            // vector `q` is then handled on the CPU that ntbnet's transmit
+            // steering gives queue `q` (the same spread). Best effort.
+            let _ = reg.spread(v, dev.numa_node(), true);
+            irqs.push(reg, GFP_KERNEL)?;
         }
         let ivshmem = Ivshmem {
             shared,

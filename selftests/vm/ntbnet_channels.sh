@@ -7,7 +7,7 @@
 # streams flow; the link renegotiates (fewer queues on either side win),
 # traffic goes on, limits are enforced.
 . /extra/lib.sh
-ktap_plan 13
+ktap_plan 14
 
 ktap_check "channels: ntb0 up" ntb_up
 ktap_check "channels: carrier" wait_for 30 ntb_carrier
@@ -55,7 +55,32 @@ ktap_result "channels: the smaller count wins ($n tx queues)" "$([ "$n" = 2 ]; e
 ring=$($ETHTOOL -g ntb0 | awk '/^RX:/ { n++; if (n == 2) print $2 }')
 ktap_result "channels: ring size agreed ($ring)" "$([ "$ring" = 256 ] || [ "$ring" = 128 ]; echo $?)"
 wait_for 20 ping -c 1 -W 1 "$PEER"
+# percpu Q: queue Q's interrupt counts, one per CPU.
+percpu() { awk -v n="ntb0-q$1" 'NR == 1 { c = NF; next } $NF == n { s = ""; for (i = 2; i <= c + 1; i++) s = s " " $i; print s }' /proc/interrupts; }
+for q in $(seq 0 $((n - 1))); do eval "before$q=\"$(percpu $q)\""; done
 ktap_check "channels: ping, no loss" sh -c "ping -c 10 -i 0.2 $PEER | grep -q ' 0% packet loss'"
+# Each queue's interrupts came on a CPU that transmit steering gives the
+# queue (xps_cpus), and its affinity hint is one of them: a flow is sent,
+# completed and received on one CPU.
+stray=0 total=0 hints=0
+for q in $(seq 0 $((n - 1))); do
+	xps=$((0x$(tr -d , < /sys/class/net/ntb0/queues/tx-$q/xps_cpus)))
+	irq=$(awk -v n="ntb0-q$q" '$NF == n { sub(":", "", $1); print $1 }' /proc/interrupts)
+	hint=$((0x$(tr -d , < /proc/irq/$irq/affinity_hint)))
+	[ $((hint & xps)) != 0 ] || hints=$((hints + 1))
+	eval "set -- \$before$q"
+	cpu=0
+	for c in $(percpu $q); do
+		d=$((c - $1))
+		shift
+		total=$((total + d))
+		[ $(((xps >> cpu) & 1)) = 1 ] || stray=$((stray + d))
+		cpu=$((cpu + 1))
+	done
+	ktap_diag "queue $q: irq $irq, xps_cpus $(printf %x $xps), affinity hint $(printf %x $hint), per CPU$(percpu $q)"
+done
+ktap_result "channels: each queue's interrupts on its XPS CPUs ($stray of $total elsewhere), hints agree ($hints do not)" \
+	"$([ "$stray" = 0 ] && [ "$total" -gt 0 ] && [ "$hints" = 0 ]; echo $?)"
 ntb_barrier 6403
 bad=$(ntb_stat_sum '^q[0-9]+_bad_')
 ktap_result "channels: no protocol errors" "$bad"

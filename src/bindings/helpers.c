@@ -120,7 +120,7 @@ bool ntbnet_mod_delayed_work(struct delayed_work *work, unsigned long delay)
  * XPS over the first n queues: CPU c (the c-th of cpumask_local_spread)
  * sends on queue c % n. cpumask_of() is a macro.
  */
-int ntbnet_set_xps_spread(struct net_device *dev, unsigned int n)
+int ntbnet_set_xps_spread(struct net_device *dev, unsigned int n, int node)
 {
 	cpumask_var_t *masks;
 	unsigned int i, q;
@@ -136,8 +136,7 @@ int ntbnet_set_xps_spread(struct net_device *dev, unsigned int n)
 		}
 	}
 	for (i = 0; i < num_online_cpus(); i++)
-		cpumask_set_cpu(cpumask_local_spread(i, dev_to_node(&dev->dev)),
-				masks[i % n]);
+		cpumask_set_cpu(cpumask_local_spread(i, node), masks[i % n]);
 	for (q = 0; q < n && !ret; q++)
 		ret = netif_set_xps_queue(dev, masks[q], q);
 out:
@@ -145,6 +144,26 @@ out:
 		free_cpumask_var(masks[q]);
 	kfree(masks);
 	return ret;
+}
+
+/*
+ * The index-th CPU near node (as ntbnet_set_xps_spread() and the irq
+ * domain's allocations count them) as irq's affinity hint, and with set
+ * as its affinity too. cpumask_of() is static, as a hint must be.
+ */
+int ntbnet_irq_spread_hint(unsigned int irq, unsigned int index, int node,
+			   bool set)
+{
+	const struct cpumask *m = cpumask_of(cpumask_local_spread(index, node));
+
+	return set ? irq_set_affinity_and_hint(irq, m) :
+		     irq_update_affinity_hint(irq, m);
+}
+
+/* free_irq() warns about a hint left set. */
+void ntbnet_irq_clear_hint(unsigned int irq)
+{
+	irq_update_affinity_hint(irq, NULL);
 }
 
 /* netdev_xmit_more() reads a per-CPU variable. */

@@ -37,7 +37,10 @@ void ntbnet_init_delayed_work(struct delayed_work *work, work_func_t func);
 bool ntbnet_queue_delayed_work(struct delayed_work *work, unsigned long delay);
 bool ntbnet_mod_delayed_work(struct delayed_work *work, unsigned long delay);
 bool ntbnet_netdev_xmit_more(void);
-int ntbnet_set_xps_spread(struct net_device *dev, unsigned int n);
+int ntbnet_set_xps_spread(struct net_device *dev, unsigned int n, int node);
+int ntbnet_irq_spread_hint(unsigned int irq, unsigned int index, int node,
+			   bool set);
+void ntbnet_irq_clear_hint(unsigned int irq);
 u8 ntbnet_skb_ip_summed(const struct sk_buff *skb);
 void ntbnet_skb_csum_unnecessary(struct sk_buff *skb);
 void ntbnet_eth_type_trans(struct sk_buff *skb, struct net_device *dev);

@@ -77,6 +77,15 @@ impl<H: Handler> Registration<H> {
         self.irq
     }
 
+    /// Gives the interrupt the `index`-th CPU near NUMA node `node` (as
+    /// `cpumask_local_spread` counts them) as its affinity hint, and with
+    /// `apply` as its affinity too. Cleared when the interrupt is freed.
+    pub fn spread(&self, index: u32, node: kernel::ffi::c_int, apply: bool) -> Result {
+        // SAFETY: The interrupt is requested (type invariant); the hint is a
+        // static mask, cleared in drop before `free_irq`.
+        to_result(unsafe { bindings::ntbnet_irq_spread_hint(self.irq, index, node, apply) })
+    }
+
     /// The handler.
     pub fn handler(&self) -> &H {
         &self.handler
@@ -103,7 +112,10 @@ impl<H: Handler> Registration<H> {
 impl<H: Handler> PinnedDrop for Registration<H> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: The interrupt was requested with this `dev_id` (type
-        // invariant); `free_irq` waits for running handlers.
+        // invariant); `free_irq` waits for running handlers. A hint (set or
+        // not) is cleared first, as `free_irq` expects.
+        unsafe { bindings::ntbnet_irq_clear_hint(self.irq) };
+        // SAFETY: As above.
         unsafe { bindings::free_irq(self.irq, &*self as *const Self as *mut kernel::ffi::c_void) };
     }
 }

@@ -280,15 +280,15 @@ impl Device {
 
     /// Spreads the first `n` transmit queues over the CPUs for transmit
     /// packet steering (XPS): queue `q` serves the `q`-th CPU (in the
-    /// order of `cpumask_local_spread`, NUMA-local first), so that a flow
-    /// stays on the queue of the CPU that sends it. With more CPUs than
-    /// queues, the rest share the queues round-robin.
-    pub fn set_xps_spread(&self, _rtnl: &Rtnl, n: u32) -> Result {
+    /// order of `cpumask_local_spread` near `node`, local first), so that a
+    /// flow stays on the queue of the CPU that sends it. With more CPUs
+    /// than queues, the rest share the queues round-robin.
+    pub fn set_xps_spread(&self, _rtnl: &Rtnl, n: u32, node: kernel::ffi::c_int) -> Result {
         if n == 0 || n > self.num_tx_queues() {
             return Err(EINVAL);
         }
         // SAFETY: Allocated device, `n` queues exist (checked); RTNL held.
-        to_result(unsafe { bindings::ntbnet_set_xps_spread(self.as_raw(), n) })
+        to_result(unsafe { bindings::ntbnet_set_xps_spread(self.as_raw(), n, node) })
     }
 
     /// Transmit queue `q`, if it exists.

@@ -80,6 +80,12 @@ impl Device {
         unsafe { core::ptr::addr_of_mut!((*self.as_raw()).dev) }
     }
 
+    /// The device's NUMA node (`NUMA_NO_NODE`, -1, if none).
+    pub fn numa_node(&self) -> kernel::ffi::c_int {
+        // SAFETY: `as_dev` is the valid embedded device.
+        unsafe { bindings::ntbnet_dev_to_node(self.as_dev()) }
+    }
+
     /// The device's name (`0000:00:03.0`).
     pub fn name(&self) -> &CStr {
         // SAFETY: The device is valid (type invariant); its name lives as

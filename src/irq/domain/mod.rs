@@ -362,6 +362,12 @@ impl<T: Owner> Inner<T> {
         let dispose =
             kernel::types::ScopeGuard::new(|| unsafe { bindings::irq_dispose_mapping(virq) });
         let reg = KBox::pin_init(irq::Registration::new(virq, name, handler), GFP_KERNEL)?;
+        // The CPU the MSI backend allocated the interrupt on (and that
+        // transmit steering gives the queue, `IrqDomain::node`), as the hint
+        // for irqbalance; it does not move the interrupt. With the doorbell
+        // backend the queue's handler runs where the NTB driver's vector
+        // fires, and the hint says where that should be.
+        let _ = reg.spread(queue, self.node, false);
         self.set_active(queue, true);
         let Some(trigger) = self.trigger(queue) else {
             self.set_active(queue, false);
@@ -621,6 +627,12 @@ impl<T: Owner> IrqDomain<T> {
             return None;
         }
         self.inner.trigger(queue)
+    }
+
+    /// The NUMA node whose CPUs the queue interrupts are spread over (the
+    /// NTB's): queue `q` on the `q`-th CPU near it (`cpumask_local_spread`).
+    pub fn node(&self) -> kernel::ffi::c_int {
+        self.inner.node
     }
 
     /// The Linux IRQ of a requested queue.
