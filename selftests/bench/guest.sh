@@ -246,11 +246,47 @@ prof_fold() {
 		n=$((n + 1))
 	done
 	[ -s "$f" ] || { note "diagnostic: no profile $1: $(tail -n 2 "$f.log" 2>/dev/null | tr '\n' ' ')"; return 0; }
-	"$PERF_BIN" script -i "$f" -F comm,ip,sym 2>/dev/null | awk -v tag="bench-prof host$HOST $1" '
+	# Module functions that perf leaves [unknown] (it finds no symbols for
+	# the modules here) are looked up in /proc/kallsyms (root, addresses
+	# shown with kptr_restrict 0), text symbols only, sorted by address,
+	# and Rust's v0-mangled names shortened to their path (crate::mod::fn).
+	echo 0 > /proc/sys/kernel/kptr_restrict 2>/dev/null
+	awk '$2 ~ /^[tT]$/ && $4 ~ /^\[/ { print $1, $3 }' /proc/kallsyms | LC_ALL=C sort > /tmp/modsyms
+	"$PERF_BIN" script -i "$f" -F comm,ip,sym 2>/dev/null | awk -v tag="bench-prof host$HOST $1" -v syms=/tmp/modsyms '
+		BEGIN { while ((getline l < syms) > 0) { split(l, f, " "); m++; ma[m] = f[1]; mn[m] = f[2] } }
+		function lookup(ip,   lo, hi, mid) {
+			while (length(ip) < 16) ip = "0" ip
+			lo = 1; hi = m
+			if (m == 0 || ip < ma[1]) return "[unknown]"
+			while (lo < hi) { mid = int((lo + hi + 1) / 2); if (ma[mid] <= ip) lo = mid; else hi = mid - 1 }
+			return demangle(mn[lo])
+		}
+		function demangle(s,   out, i, c, p, len, id) {
+			if (substr(s, 1, 2) != "_R") return s
+			out = ""; i = 3
+			while (i <= length(s)) {
+				c = substr(s, i, 1); p = substr(s, i - 1, 1)
+				if (c == "B" || (c == "s" && (p == "C" || p == "M" || p == "X" || p == "Y" || substr(s, i - 2, 1) == "N"))) {
+					while (i <= length(s) && substr(s, i, 1) != "_") i++
+					i++; continue
+				}
+				if (c ~ /[0-9]/) {
+					len = 0
+					while (substr(s, i, 1) ~ /[0-9]/) { len = len * 10 + substr(s, i, 1); i++ }
+					if (substr(s, i, 1) == "_") i++
+					id = substr(s, i, len); i += len
+					out = out (out == "" ? "" : "::") id
+					continue
+				}
+				i++
+			}
+			return out == "" ? s : out
+		}
 		function emit() { if (comm != "") { s = comm; for (i = n; i >= 1; i--) s = s ";" fr[i]; c[s]++ } comm = ""; n = 0 }
 		/^[^ \t]/ { emit(); comm = $1; gsub(/;/, "_", comm); next }
 		/^[ \t]*$/ { emit(); next }
-		{ sym = $0; sub(/^[ \t]*[0-9a-f]+ /, "", sym); sub(/ \([^)]*\)$/, "", sym); sub(/\+0x[0-9a-f]+$/, "", sym)
+		{ ip = $1; sym = $0; sub(/^[ \t]*[0-9a-f]+ /, "", sym); sub(/ \([^)]*\)$/, "", sym); sub(/\+0x[0-9a-f]+$/, "", sym)
+			if (sym == "[unknown]") sym = lookup(ip)
 			gsub(/;/, "_", sym); fr[++n] = sym }
 		END { emit(); for (s in c) print tag, s, c[s] }'
 	rm -f "$f"
