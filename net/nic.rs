@@ -127,8 +127,8 @@ pub(crate) struct Nic {
     hooks: Arc<TestHooks>,
 }
 
-crate::impl_has_delayed_work!(Nic, link_work);
-crate::impl_has_timer!(Nic, ticker);
+crate::impl_has_field!(Nic, link_work: DelayedWork<Nic>);
+crate::impl_has_field!(Nic, ticker: Timer<Nic>);
 crate::impl_has_registration!(Nic, netdev);
 
 impl Nic {

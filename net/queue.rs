@@ -10,6 +10,7 @@
 //! copy that `ring.rs` validates before anything uses it.
 
 use crate::hooks::TestHooks;
+use crate::impl_has_field;
 use crate::klib::io::Io;
 use crate::klib::irq::domain::PeerTrigger;
 use crate::klib::kern::barrier::{mb, rmb, wmb};
@@ -26,7 +27,6 @@ use crate::ring::{
 };
 use crate::stats::QueueStats;
 use crate::window::Windows;
-use crate::{impl_has_hrtimer, impl_has_napi};
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::new_spinlock;
 use kernel::prelude::*;
@@ -230,8 +230,8 @@ pub(crate) struct Queue {
     hooks: Arc<TestHooks>,
 }
 
-impl_has_napi!(Queue, napi);
-impl_has_hrtimer!(Queue, coal_timer);
+impl_has_field!(Queue, napi: Napi<Queue>);
+impl_has_field!(Queue, coal_timer: HrTimer<Queue>);
 
 impl HrTimerCallback for Queue {
     /// A held-back receive interrupt's time is up: poll (hard-irq context).

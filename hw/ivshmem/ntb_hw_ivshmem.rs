@@ -100,8 +100,8 @@ struct Shared {
     link_log: RateLimit,
 }
 
-crate::impl_has_timer!(Shared, heartbeat);
-crate::impl_has_hw_device!(Shared, ntb);
+crate::impl_has_field!(Shared, heartbeat: Timer<Shared>);
+crate::impl_has_field!(Shared, ntb: HwDevice<Shared>);
 
 impl Shared {
     /// A word of this or another port's block.

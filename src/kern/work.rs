@@ -8,6 +8,7 @@
 //! queueing it does nothing.
 
 use crate::klib::bindings;
+use crate::klib::kern::field::HasField;
 use core::marker::PhantomData;
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -18,44 +19,17 @@ pub trait WorkCallback: Sync {
     fn run(&self);
 }
 
-/// Types that embed a [`DelayedWork`] for themselves.
-///
-/// # Safety
-///
-/// `OFFSET` must be the offset of a `DelayedWork<Self>` field in `Self`.
-/// Use [`impl_has_delayed_work!`](crate::impl_has_delayed_work).
-pub unsafe trait HasDelayedWork: Sized {
-    /// The offset of the `DelayedWork<Self>` field.
-    const OFFSET: usize;
-}
-
-/// Implements [`HasDelayedWork`] for a type and its `DelayedWork<Self>`
-/// field.
-#[macro_export]
-macro_rules! impl_has_delayed_work {
-    ($type:ty, $field:ident) => {
-        // SAFETY: The offset is that of `$field`, which the function below
-        // checks to be a `DelayedWork<$type>`.
-        unsafe impl $crate::klib::kern::work::HasDelayedWork for $type {
-            const OFFSET: usize = {
-                let _check: fn(&$type) -> &$crate::klib::kern::work::DelayedWork<$type> =
-                    |t| &t.$field;
-                ::core::mem::offset_of!($type, $field)
-            };
-        }
-    };
-}
-
-/// A delayed work item embedded in a `T`, running `T::run`; disabled on
-/// drop.
+/// A delayed work item embedded in a `T`
+/// (`impl_has_field!(T, field: DelayedWork<T>)`), running `T::run`;
+/// disabled on drop.
 ///
 /// # Invariants
 ///
-/// The work item is initialised and lives inside a pinned `T` at
-/// `T::OFFSET`.
+/// The work item is initialised by [`DelayedWork::new`] and lives in the
+/// `DelayedWork<T>` field of a pinned `T` ([`HasField`]).
 #[repr(transparent)]
 #[pin_data(PinnedDrop)]
-pub struct DelayedWork<T: HasDelayedWork + WorkCallback> {
+pub struct DelayedWork<T> {
     #[pin]
     work: Opaque<bindings::delayed_work>,
     _p: PhantomData<T>,
@@ -63,11 +37,11 @@ pub struct DelayedWork<T: HasDelayedWork + WorkCallback> {
 
 // SAFETY: The workqueue core serialises the callback; queueing may be done
 // from any context.
-unsafe impl<T: HasDelayedWork + WorkCallback> Sync for DelayedWork<T> {}
+unsafe impl<T: WorkCallback> Sync for DelayedWork<T> {}
 // SAFETY: See above.
-unsafe impl<T: HasDelayedWork + WorkCallback> Send for DelayedWork<T> {}
+unsafe impl<T: WorkCallback> Send for DelayedWork<T> {}
 
-impl<T: HasDelayedWork + WorkCallback> DelayedWork<T> {
+impl<T: HasField<Self> + WorkCallback> DelayedWork<T> {
     /// Initialises a work item; it runs once queued.
     pub fn new() -> impl PinInit<Self> {
         pin_init!(Self {
@@ -79,6 +53,21 @@ impl<T: HasDelayedWork + WorkCallback> DelayedWork<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called by the workqueue core for an item set up by [`Self::new`].
+    unsafe extern "C" fn callback(w: *mut bindings::work_struct) {
+        // `w` is the `work` member at offset 0 of the `delayed_work`, which
+        // `DelayedWork<T>` wraps transparently.
+        let this = w.cast_const().cast::<Self>();
+        // SAFETY: By the type invariant the item lives in a `T`, alive until
+        // its drop disables the item.
+        let owner = unsafe { T::container_of(this) };
+        owner.run();
+    }
+}
+
+impl<T> DelayedWork<T> {
     /// Queues the work to run in `ms` milliseconds, unless it is already
     /// queued. Any context.
     pub fn queue(&self, ms: u32) {
@@ -102,21 +91,10 @@ impl<T: HasDelayedWork + WorkCallback> DelayedWork<T> {
         // SAFETY: The item is initialised; disabling twice is allowed.
         unsafe { bindings::disable_delayed_work_sync(self.work.get()) };
     }
-
-    /// # Safety
-    ///
-    /// Called by the workqueue core for an item set up by [`Self::new`].
-    unsafe extern "C" fn callback(w: *mut bindings::work_struct) {
-        // SAFETY: `w` is the `work` member at offset 0 of the
-        // `delayed_work`, which lives at `T::OFFSET` in a `T` (type
-        // invariant), alive until drop disables the item.
-        let owner = unsafe { &*(w as *const u8).sub(T::OFFSET).cast::<T>() };
-        owner.run();
-    }
 }
 
 #[pinned_drop]
-impl<T: HasDelayedWork + WorkCallback> PinnedDrop for DelayedWork<T> {
+impl<T> PinnedDrop for DelayedWork<T> {
     fn drop(self: Pin<&mut Self>) {
         self.disable_sync();
     }

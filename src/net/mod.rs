@@ -17,6 +17,7 @@ pub mod skb;
 pub mod trace;
 
 use crate::klib::bindings;
+use crate::klib::kern::field::HasField;
 use crate::klib::net::skb::SkBuff;
 use core::marker::PhantomData;
 use core::ptr::NonNull;
@@ -565,32 +566,24 @@ pub unsafe trait AsDevice {
     fn raw_device(&self) -> *mut bindings::device;
 }
 
-/// Types that own a [`Registration`] of themselves.
+/// Types that own a [`Registration`] of themselves, in a field
+/// ([`HasField`]).
 ///
 /// # Safety
 ///
-/// `OFFSET` must be the offset of a `Registration<Self>` field in `Self`,
-/// and the owner's drop must unregister the device
+/// The owner's drop must unregister the device
 /// ([`Registration::unregister`]) before it drops any other field that the
 /// callbacks use. Use [`impl_has_registration!`](crate::impl_has_registration).
-pub unsafe trait HasRegistration: Sized {
-    /// The offset of the `Registration<Self>` field.
-    const OFFSET: usize;
-}
+pub unsafe trait HasRegistration: HasField<Registration<Self>> {}
 
 /// Implements [`HasRegistration`] for a type and its `Registration<Self>`
 /// field. The type's drop must unregister first.
 #[macro_export]
 macro_rules! impl_has_registration {
     ($type:ty, $field:ident) => {
-        // SAFETY: The offset is that of `$field`, checked to be a
-        // `Registration<$type>`; the invoker guarantees the drop order.
-        unsafe impl $crate::klib::net::HasRegistration for $type {
-            const OFFSET: usize = {
-                let _check: fn(&$type) -> &$crate::klib::net::Registration<$type> = |t| &t.$field;
-                ::core::mem::offset_of!($type, $field)
-            };
-        }
+        $crate::impl_has_field!($type, $field: $crate::klib::net::Registration<$type>);
+        // SAFETY: The invoker guarantees the drop order.
+        unsafe impl $crate::klib::net::HasRegistration for $type {}
     };
 }
 
@@ -603,7 +596,7 @@ macro_rules! impl_has_registration {
 /// `dev` is an allocated `net_device` whose ops are `Adapter<T>`'s until
 /// drop; once registered, its private area points to the `T` that contains
 /// this registration.
-pub struct Registration<T: Driver + ethtool::Ops> {
+pub struct Registration<T> {
     dev: NonNull<bindings::net_device>,
     registered: AtomicBool,
     _p: PhantomData<T>,
@@ -665,7 +658,7 @@ impl<T: Driver + ethtool::Ops> Registration<T> {
     /// Registers the device (`register_netdev`); its callbacks then run on
     /// `owner`, the object that contains this registration.
     pub fn register(owner: &Arc<T>) -> Result {
-        let this = owner.registration();
+        let this: &Self = owner.field();
         let dev = this.dev.as_ptr();
         // SAFETY: The private area holds one pointer (see `new`); nothing
         // reads it before registration. `owner` is in an `Arc`, so it does
@@ -685,6 +678,13 @@ impl<T: Driver + ethtool::Ops> Registration<T> {
         }
         ret
     }
+}
+
+impl<T> Registration<T> {
+    /// Whether the device is registered.
+    pub fn is_registered(&self) -> bool {
+        self.registered.load(Ordering::Acquire)
+    }
 
     /// Unregisters the device (`unregister_netdev`), if registered: the
     /// interface is closed, and no callback runs once this returns. May
@@ -697,28 +697,7 @@ impl<T: Driver + ethtool::Ops> Registration<T> {
     }
 }
 
-impl<T: Driver + ethtool::Ops> Registration<T> {
-    /// Whether the device is registered.
-    pub fn is_registered(&self) -> bool {
-        self.registered.load(Ordering::Acquire)
-    }
-}
-
-/// Access from the owner to its registration.
-pub trait RegistrationOf: Driver + ethtool::Ops {
-    /// The registration embedded in `self`.
-    fn registration(&self) -> &Registration<Self>;
-}
-
-impl<T: Driver + ethtool::Ops> RegistrationOf for T {
-    fn registration(&self) -> &Registration<Self> {
-        // SAFETY: By `HasRegistration`, a `Registration<T>` lives at
-        // `OFFSET` in `T`.
-        unsafe { &*(self as *const T as *const u8).add(T::OFFSET).cast() }
-    }
-}
-
-impl<T: Driver + ethtool::Ops> Drop for Registration<T> {
+impl<T> Drop for Registration<T> {
     fn drop(&mut self) {
         self.unregister();
         // SAFETY: The device was allocated in `new` and is not registered;

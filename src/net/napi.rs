@@ -3,6 +3,7 @@
 //! NAPI contexts (`struct napi_struct`) embedded in the object they poll.
 
 use crate::klib::bindings;
+use crate::klib::kern::field::HasField;
 use crate::klib::net;
 use crate::klib::net::skb::SkBuff;
 use core::marker::PhantomData;
@@ -11,47 +12,23 @@ use kernel::prelude::*;
 use kernel::types::Opaque;
 
 /// What a NAPI context polls; runs in softirq context.
-pub trait Poll: HasNapi + Sync + Sized {
+pub trait Poll: Sync + Sized {
     /// Processes at most `budget` received packets; returns how many. Work
     /// below `budget` means done: call [`Napi::complete_done`].
     fn poll(&self, napi: &Napi<Self>, budget: u32) -> u32;
 }
 
-/// Types that embed a [`Napi`] for themselves.
-///
-/// # Safety
-///
-/// `OFFSET` must be the offset of a `Napi<Self>` field in `Self`. Use
-/// [`impl_has_napi!`](crate::impl_has_napi).
-pub unsafe trait HasNapi: Sized {
-    /// The offset of the `Napi<Self>` field.
-    const OFFSET: usize;
-}
-
-/// Implements [`HasNapi`] for a type and its `Napi<Self>` field.
-#[macro_export]
-macro_rules! impl_has_napi {
-    ($type:ty, $field:ident) => {
-        // SAFETY: The offset is that of `$field`, which the function below
-        // checks to be a `Napi<$type>`.
-        unsafe impl $crate::klib::net::napi::HasNapi for $type {
-            const OFFSET: usize = {
-                let _check: fn(&$type) -> &$crate::klib::net::napi::Napi<$type> = |t| &t.$field;
-                ::core::mem::offset_of!($type, $field)
-            };
-        }
-    };
-}
-
-/// A NAPI context embedded in a `T`, polling `T::poll`; deleted on drop.
+/// A NAPI context embedded in a `T` (`impl_has_field!(T, field: Napi<T>)`),
+/// polling `T::poll`; deleted on drop.
 ///
 /// # Invariants
 ///
-/// The context is added to a `net_device` (`netif_napi_add`) and lives in a
-/// pinned `T` at `T::OFFSET`. `enabled` tells whether `napi_enable` was
-/// called last (rather than `napi_disable` or nothing).
+/// The context is added to a `net_device` (`netif_napi_add`) by
+/// [`Napi::new`] and lives in the `Napi<T>` field of a pinned `T`
+/// ([`HasField`]). `enabled` tells whether `napi_enable` was called last
+/// (rather than `napi_disable` or nothing).
 #[pin_data(PinnedDrop)]
-pub struct Napi<T: Poll> {
+pub struct Napi<T> {
     #[pin]
     napi: Opaque<bindings::napi_struct>,
     enabled: AtomicBool,
@@ -64,7 +41,7 @@ unsafe impl<T: Poll> Sync for Napi<T> {}
 // SAFETY: See above.
 unsafe impl<T: Poll> Send for Napi<T> {}
 
-impl<T: Poll> Napi<T> {
+impl<T: HasField<Self> + Poll> Napi<T> {
     /// Adds a NAPI context to `dev`, disabled.
     ///
     /// The device must stay allocated while the context is enabled or
@@ -84,6 +61,28 @@ impl<T: Poll> Napi<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called by the NAPI core for a context added by [`Napi::new`].
+    unsafe extern "C" fn poll_callback(
+        napi: *mut bindings::napi_struct,
+        budget: kernel::ffi::c_int,
+    ) -> kernel::ffi::c_int {
+        let this = napi
+            .cast_const()
+            .cast::<u8>()
+            .wrapping_sub(core::mem::offset_of!(Self, napi))
+            .cast::<Self>();
+        // SAFETY: By the type invariant `napi` is the context of a
+        // `Napi<T>` in a `T`, alive while the context is enabled (its drop
+        // disables it).
+        let owner = unsafe { T::container_of(this) };
+        let budget = u32::try_from(budget).unwrap_or(0);
+        owner.poll(owner.field(), budget).min(budget) as kernel::ffi::c_int
+    }
+}
+
+impl<T> Napi<T> {
     fn as_raw(&self) -> *mut bindings::napi_struct {
         self.napi.get()
     }
@@ -147,27 +146,10 @@ impl<T: Poll> Napi<T> {
         // SAFETY: Softirq context of this context's poll; GRO takes the skb.
         unsafe { bindings::napi_gro_receive(self.as_raw(), skb.into_raw()) };
     }
-
-    /// # Safety
-    ///
-    /// Called by the NAPI core for a context added by [`Napi::new`].
-    unsafe extern "C" fn poll_callback(
-        napi: *mut bindings::napi_struct,
-        budget: kernel::ffi::c_int,
-    ) -> kernel::ffi::c_int {
-        // SAFETY: By the type invariant the context lives at `T::OFFSET` in
-        // a `T`, alive while the context is enabled (drop disables it).
-        let (owner, this) = unsafe {
-            let this = (napi as *const u8).sub(core::mem::offset_of!(Self, napi));
-            (&*this.sub(T::OFFSET).cast::<T>(), &*this.cast::<Self>())
-        };
-        let budget = u32::try_from(budget).unwrap_or(0);
-        owner.poll(this, budget).min(budget) as kernel::ffi::c_int
-    }
 }
 
 #[pinned_drop]
-impl<T: Poll> PinnedDrop for Napi<T> {
+impl<T> PinnedDrop for Napi<T> {
     fn drop(self: Pin<&mut Self>) {
         self.disable();
         // SAFETY: The context was added; if `free_netdev` already deleted

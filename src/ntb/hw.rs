@@ -4,6 +4,7 @@
 //! (`ntb_register_device`), whose `ntb_dev_ops` call a [`Hardware`] impl.
 
 use crate::klib::bindings;
+use crate::klib::kern::field::HasField;
 use core::marker::PhantomData;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::error::{from_result, to_result};
@@ -27,7 +28,9 @@ pub struct DbAddr {
 /// Index arguments come from clients and are checked by the implementation.
 /// Called in any context, including interrupt context for doorbell
 /// operations.
-pub trait Hardware: HasHwDevice + Send + Sync + 'static {
+/// The type embeds its [`HwDevice`]
+/// (`impl_has_field!(T, field: HwDevice<T>)`).
+pub trait Hardware: HasField<HwDevice<Self>> + Send + Sync + 'static {
     /// This device's port number.
     fn port_number(&self) -> i32;
     /// How many peers this device reaches.
@@ -88,41 +91,16 @@ pub trait Hardware: HasHwDevice + Send + Sync + 'static {
     fn peer_spad_write(&self, pidx: i32, idx: i32, val: u32) -> Result;
 }
 
-/// Types that embed an [`HwDevice`] for themselves.
-///
-/// # Safety
-///
-/// `OFFSET` must be the offset of an `HwDevice<Self>` field in `Self`. Use
-/// [`impl_has_hw_device!`](crate::impl_has_hw_device).
-pub unsafe trait HasHwDevice: Sized {
-    /// The offset of the `HwDevice<Self>` field.
-    const OFFSET: usize;
-}
-
-/// Implements [`HasHwDevice`] for a type and its `HwDevice<Self>` field.
-#[macro_export]
-macro_rules! impl_has_hw_device {
-    ($type:ty, $field:ident) => {
-        // SAFETY: The offset is that of `$field`, which the function below
-        // checks to be an `HwDevice<$type>`.
-        unsafe impl $crate::klib::ntb::hw::HasHwDevice for $type {
-            const OFFSET: usize = {
-                let _check: fn(&$type) -> &$crate::klib::ntb::hw::HwDevice<$type> = |t| &t.$field;
-                ::core::mem::offset_of!($type, $field)
-            };
-        }
-    };
-}
-
 /// An `ntb_dev` embedded in its driver's `T`; registered with
 /// [`HwDevice::register`], unregistered on drop at the latest.
 ///
 /// # Invariants
 ///
-/// `ntb` lives inside a pinned `T` at `T::OFFSET`; while `registered` is
-/// set it is registered with the NTB core.
+/// Set up by [`HwDevice::new`], it lives in the `HwDevice<T>` field of a
+/// pinned `T` ([`HasField`]); while `registered` is set, `ntb` is
+/// registered with the NTB core.
 #[pin_data(PinnedDrop)]
-pub struct HwDevice<T: Hardware> {
+pub struct HwDevice<T> {
     #[pin]
     ntb: Opaque<bindings::ntb_dev>,
     registered: AtomicBool,
@@ -152,7 +130,9 @@ impl<T: Hardware> HwDevice<T> {
             _p: PhantomData,
         })
     }
+}
 
+impl<T> HwDevice<T> {
     /// Registers the device: NTB clients probe it before this returns.
     pub fn register(&self) -> Result {
         // SAFETY: The device is set up (`new`) and pinned inside `T`, whose
@@ -189,7 +169,7 @@ impl<T: Hardware> HwDevice<T> {
 }
 
 #[pinned_drop]
-impl<T: Hardware> PinnedDrop for HwDevice<T> {
+impl<T> PinnedDrop for HwDevice<T> {
     fn drop(self: Pin<&mut Self>) {
         self.unregister();
     }
@@ -210,12 +190,14 @@ impl<T: Hardware> Adapter<T> {
     ///
     /// `ntb` must be the `ntb_dev` of an `HwDevice<T>` inside a live `T`.
     unsafe fn hw<'a>(ntb: *mut bindings::ntb_dev) -> &'a T {
-        // SAFETY: `ntb` is the first field of an `HwDevice<T>` (its `Opaque`
-        // is at offset 0 of the pinned struct) at `T::OFFSET` in a `T`.
-        unsafe {
-            let hw_dev = (ntb as *const u8).sub(core::mem::offset_of!(HwDevice<T>, ntb));
-            &*hw_dev.sub(T::OFFSET).cast::<T>()
-        }
+        let hw_dev = ntb
+            .cast_const()
+            .cast::<u8>()
+            .wrapping_sub(core::mem::offset_of!(HwDevice<T>, ntb))
+            .cast::<HwDevice<T>>();
+        // SAFETY: `ntb` is the `ntb` field of an `HwDevice<T>` in a live `T`
+        // (the caller's contract).
+        unsafe { T::container_of(hw_dev) }
     }
 
     const OPS: bindings::ntb_dev_ops = bindings::ntb_dev_ops {
