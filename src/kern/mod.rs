@@ -7,6 +7,7 @@
 pub mod barrier;
 pub mod debugfs;
 pub mod delay;
+pub mod errno;
 pub mod field;
 pub mod hrtimer;
 pub mod once;

@@ -13,11 +13,8 @@ use kernel::error::from_result;
 use kernel::prelude::*;
 use kernel::str::CStr;
 
-/// `EOPNOTSUPP`, which 6.12's `kernel::error::code` lacks: what ethtool
-/// expects for an operation a driver does not support.
-pub fn eopnotsupp() -> Error {
-    Error::from_errno(-(bindings::EOPNOTSUPP as i32))
-}
+/// What ethtool expects for an operation a driver does not support.
+pub use crate::klib::kern::errno::eopnotsupp;
 
 /// Length of one statistics name.
 pub const GSTRING_LEN: usize = bindings::ETH_GSTRING_LEN as usize;

@@ -46,6 +46,7 @@ pub use peer::PeerTrigger;
 use crate::klib::bindings;
 use crate::klib::irq::index::{DbMap, IndexError, IndexSpace, PackedMsg, MAX_QUEUES};
 pub use crate::klib::irq::index::{MsiWindow, Trigger};
+use crate::klib::kern::errno::{eaddrnotavail, enotconn};
 use crate::klib::{irq, ntb, pci};
 use core::ptr::null_mut;
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
@@ -59,16 +60,11 @@ use kernel::str::{CStr, CString};
 use kernel::sync::Mutex;
 use kernel::types::{ARef, Opaque};
 
-/// An error code that 6.12's `kernel::error::code` lacks.
-fn errno(e: u32) -> Error {
-    Error::from_errno(-(e as c_int))
-}
-
 /// Whether [`IrqDomain::new`] failed because the NTB link went down while
 /// it ran (`ENOTCONN`): a transient state, to try again at the next
 /// link-up.
 pub fn link_went_down(e: Error) -> bool {
-    e == errno(bindings::ENOTCONN)
+    e == enotconn()
 }
 
 /// Which backend a domain should use (a driver's module parameter).
@@ -377,7 +373,7 @@ impl<T: Owner> Inner<T> {
                 &*self.name,
                 queue
             );
-            return Err(errno(bindings::EADDRNOTAVAIL));
+            return Err(eaddrnotavail());
         };
         dispose.dismiss();
         Ok((Slot { irq: virq, reg }, trigger))

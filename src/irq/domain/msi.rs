@@ -4,9 +4,10 @@
 //! domain, whose chip captures each composed message for the peer, and the
 //! translation of the last inbound window onto the MSI range.
 
-use super::{errno, Config, Hw, Inner, IrqDomain, Mode, Owner, Remap};
+use super::{Config, Hw, Inner, IrqDomain, Mode, Owner, Remap};
 use crate::klib::bindings;
 use crate::klib::irq::index::{MsiWindow, PackedMsg, Trigger, WindowError, MAX_QUEUES};
+use crate::klib::kern::errno::{enotconn, eopnotsupp};
 use crate::klib::{ntb, pci};
 use core::sync::atomic::Ordering;
 use kernel::c_str;
@@ -194,7 +195,7 @@ impl<T: Owner> IrqDomain<T> {
         }
         let Ok(MsiWindow { base, size }) = msi_range() else {
             return Err(fail(
-                errno(bindings::EOPNOTSUPP),
+                eopnotsupp(),
                 fmt!("no MSI address range on this architecture"),
             ));
         };
@@ -215,7 +216,7 @@ impl<T: Owner> IrqDomain<T> {
         // A link that went down since the caller saw it up is transient:
         // `ENOTCONN`, not logged, for the caller to try again.
         if !ntb.link_is_up() {
-            return Err(errno(bindings::ENOTCONN));
+            return Err(enotconn());
         }
         // `spare` came from an `int`.
         let w = widx as i32;

@@ -2,11 +2,10 @@
 
 //! The peer's side of a trigger: what a driver resolves from the trigger
 //! its peer published, to raise the peer's queue interrupt.
-use super::errno;
-use crate::klib::bindings;
 use crate::klib::io::mmio::IoMem;
 use crate::klib::io::Io;
 use crate::klib::irq::index::Trigger;
+use crate::klib::kern::errno::eopnotsupp;
 use crate::klib::ntb;
 use kernel::prelude::*;
 use kernel::types::ARef;
@@ -52,7 +51,7 @@ impl PeerTrigger {
             Trigger::Doorbell { bit } => {
                 let bits = 1u64.checked_shl(bit).unwrap_or(0);
                 if bits == 0 || ntb.db_valid_mask() & bits == 0 {
-                    return Err(errno(bindings::EOPNOTSUPP));
+                    return Err(eopnotsupp());
                 }
                 Ok(Self(How::Doorbell {
                     ntb: ntb.into(),
