@@ -12,10 +12,11 @@
 # timer (whose polls ethtool -S counts) and TCP still flows; bad settings
 # are refused. Host 1 coalesces and receives (iperf3 -R); host 0 sends.
 . /extra/lib.sh
-if [ "$HOST" = 0 ]; then ktap_plan 3; else ktap_plan 22; fi
+if [ "$HOST" = 0 ]; then ktap_plan 4; else ktap_plan 23; fi
 
 ktap_check "coalesce: ntb0 up" ntb_up
 ktap_check "coalesce: carrier" wait_for 30 ntb_carrier
+ntb_check_backend "coalesce"
 wait_for 30 ping -c 1 -W 1 "$PEER"
 
 if [ "$HOST" = 0 ]; then

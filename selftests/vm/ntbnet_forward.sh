@@ -17,10 +17,11 @@
 #
 #   src -veth- host1 -br1/ntb0-> host0 -ntb0-> host1 br1 -veth- dst
 . /extra/lib.sh
-ktap_plan 7
+ktap_plan 8
 
 ktap_check "forward: ntb0 up" ntb_up
 ktap_check "forward: carrier" wait_for 30 ntb_carrier
+ntb_check_backend "forward"
 wait_for 30 ping -c 1 -W 1 "$PEER"
 
 sysctl_w() { echo "$2" > "/proc/sys/net/ipv4/$1"; }
