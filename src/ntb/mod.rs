@@ -138,9 +138,7 @@ impl Device {
 
     /// The PCI Device Serial Number of the NTB function, 0 if it has none.
     pub fn pci_dsn(&self) -> u64 {
-        // SAFETY: `pdev` is set and outlives the NTB device (see
-        // `pci_name`).
-        unsafe { bindings::pci_get_dsn((*self.as_raw()).pdev) }
+        self.pci_dev().dsn()
     }
 
     /// Inbound memory windows for peer `pidx`.

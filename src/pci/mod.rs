@@ -86,6 +86,12 @@ impl Device {
         unsafe { bindings::ntbnet_dev_to_node(self.as_dev()) }
     }
 
+    /// The device's PCI Device Serial Number, 0 if it has none.
+    pub fn dsn(&self) -> u64 {
+        // SAFETY: The device is valid (type invariant).
+        unsafe { bindings::pci_get_dsn(self.as_raw()) }
+    }
+
     /// The device's name (`0000:00:03.0`).
     pub fn name(&self) -> &CStr {
         // SAFETY: The device is valid (type invariant); its name lives as

@@ -507,8 +507,7 @@ impl<T: Owner> IrqDomain<T> {
         // SAFETY: `dev` is the device of a valid PCI device; the reference
         // keeps it valid for the stand-in descriptor.
         let pdev_ref = unsafe { Device::get_device(dev.cast()) };
-        // SAFETY: `dev` is valid.
-        let node = unsafe { bindings::ntbnet_dev_to_node(dev) };
+        let node = pdev.numa_node();
         let inner = KBox::pin_init(
             try_pin_init!(Inner {
                 domain: AtomicPtr::new(null_mut()),
