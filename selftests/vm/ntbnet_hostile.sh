@@ -48,7 +48,7 @@ ATTACKS='
 18 small-outbound - refused_max_frame issue 15 item 6: a writer that reaches less than the whole window is refused
 '
 n_attacks=$(echo "$ATTACKS" | grep -c .)
-ktap_plan $((n_attacks + 6))
+ktap_plan $((n_attacks + 7))
 
 uptime_cs() { cut -d' ' -f1 /proc/uptime | tr -d .; }
 
@@ -155,6 +155,7 @@ hostile() {
 ntb_leaks_reset
 ktap_check "hostile: ntb0 up" ntb_up
 ktap_check "hostile: carrier with the host peer" wait_for 60 ntb_carrier
+ntb_check_backend "hostile"
 ktap_check "hostile: the peer answers pings" wait_for 30 ping -c 1 -W 1 "$PEER"
 ktap_check "hostile: loss-free pings" sh -c "ping -c 10 -i 0.2 $PEER | grep -q ' 0% packet loss'"
 
