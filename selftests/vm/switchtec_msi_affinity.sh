@@ -20,6 +20,10 @@ ktap_check "affinity: ntb0 up" ntb_up
 ktap_check "affinity: carrier" wait_for 60 ntb_carrier
 ntb_check_backend "affinity"
 ktap_check "affinity: peer answers" wait_for 30 ping -c 1 -W 1 "$PEER"
+# An interrupt per frame: with adaptive moderation (the default) a busy
+# queue's timer polls can stand in for its interrupts for seconds, and a
+# move would find none to follow (seen: 5 s without one on either CPU).
+$ETHTOOL -C ntb0 adaptive-rx off rx-usecs 0 || ktap_diag "ethtool -C ntb0 adaptive-rx off rx-usecs 0 failed"
 
 irq_of() { awk -v n="$1" '$NF == n { sub(":", "", $1); print $1; exit }' /proc/interrupts; }
 # on_cpu IRQ CPU: the interrupts of IRQ on CPU so far.
@@ -39,7 +43,7 @@ if [ "$HOST" = 0 ]; then
 		for q in 0 1; do
 			irq=$(irq_of ntb0-q$q)
 			cpu=$(((q + r + 1) % 2))
-			before=$(on_cpu "$irq" $cpu)
+			before=$(on_cpu "$irq" $cpu) old=$(on_cpu "$irq" $((1 - cpu)))
 			if ! echo $((1 << cpu)) > /proc/irq/"$irq"/smp_affinity; then
 				bad=$((bad + 1)) first_bad=${first_bad:-"q$q: smp_affinity write to CPU $cpu failed"}
 				continue
@@ -47,7 +51,9 @@ if [ "$HOST" = 0 ]; then
 			moves=$((moves + 1))
 			if ! wait_for 5 grows "$irq" $cpu "$before"; then
 				bad=$((bad + 1))
-				first_bad=${first_bad:-"q$q: no interrupt on CPU $cpu within 5 s of the move: $(grep "ntb0-q$q\$" /proc/interrupts)"}
+				# Still on the old CPU (the peer kept the old message) or
+				# on none (the queue polled without interrupts)?
+				first_bad=${first_bad:-"q$q: no interrupt on CPU $cpu within 5 s of the move (CPU $((1 - cpu)): $old -> $(on_cpu "$irq" $((1 - cpu)))): $(grep "ntb0-q$q\$" /proc/interrupts)"}
 			fi
 		done
 		sleep 1
