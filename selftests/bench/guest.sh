@@ -248,8 +248,9 @@ prof_fold() {
 	[ -s "$f" ] || { note "diagnostic: no profile $1: $(tail -n 2 "$f.log" 2>/dev/null | tr '\n' ' ')"; return 0; }
 	# Module functions that perf leaves [unknown] (it finds no symbols for
 	# the modules here) are looked up in /proc/kallsyms (root, addresses
-	# shown with kptr_restrict 0), text symbols only, sorted by address,
-	# and Rust's v0-mangled names shortened to their path (crate::mod::fn).
+	# shown with kptr_restrict 0), text symbols only, sorted by address;
+	# Rust's v0-mangled names (perf here does not demangle them) are
+	# shortened to their path (crate::mod::Type::fn).
 	echo 0 > /proc/sys/kernel/kptr_restrict 2>/dev/null
 	awk '$2 ~ /^[tT]$/ && $4 ~ /^\[/ { print $1, $3 }' /proc/kallsyms | LC_ALL=C sort > /tmp/modsyms
 	"$PERF_BIN" script -i "$f" -F comm,ip,sym 2>/dev/null | awk -v tag="bench-prof host$HOST $1" -v syms=/tmp/modsyms '
@@ -286,7 +287,7 @@ prof_fold() {
 		/^[^ \t]/ { emit(); comm = $1; gsub(/;/, "_", comm); next }
 		/^[ \t]*$/ { emit(); next }
 		{ ip = $1; sym = $0; sub(/^[ \t]*[0-9a-f]+ /, "", sym); sub(/ \([^)]*\)$/, "", sym); sub(/\+0x[0-9a-f]+$/, "", sym)
-			if (sym == "[unknown]") sym = lookup(ip)
+			sym = sym == "[unknown]" ? lookup(ip) : demangle(sym)
 			gsub(/;/, "_", sym); fr[++n] = sym }
 		END { emit(); for (s in c) print tag, s, c[s] }'
 	rm -f "$f"
