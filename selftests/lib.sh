@@ -172,3 +172,55 @@ ntb_leaks() {
 	[ "$n" = 0 ] || head -n 40 /sys/kernel/debug/kmemleak | sed 's/^/# /' >&2
 	echo "$n"
 }
+
+# pci_find VENDOR DEVICE: the address (0000:00:04.0) of the first PCI
+# function with those IDs (0x1af4 0x1110: ivshmem; 0x1234 0x11e8: edu).
+pci_find() {
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] &&
+			basename "$d" && return 0
+	done
+	return 1
+}
+
+# pci_released DEV NAME: PCI function DEV holds nothing that a driver
+# claiming its BARs as NAME set up (after a failed probe or an unbind):
+# disabled, bus mastering off, no BAR claimed, no MSI/MSI-X vector.
+pci_released() {
+	d=/sys/bus/pci/devices/$1
+	cmd=$(od -An -tx1 -j4 -N1 "$d/config" | tr -d ' \n')
+	[ "$(cat "$d/enable")" = 0 ] && [ $((0x${cmd:-ff} & 4)) = 0 ] &&
+		! grep -q "$2" /proc/iomem && [ -z "$(ls "$d/msi_irqs" 2> /dev/null)" ] ||
+		{ echo "# $1: enable $(cat "$d/enable"), command 0x$cmd," \
+			"$(grep -c "$2" /proc/iomem) claimed BARs, vectors: $(ls "$d/msi_irqs" 2> /dev/null | tr '\n' ' ')" >&2
+		  return 1; }
+}
+
+# fail_allocs MODULE PERCENT: the debug kernel's fault injection fails
+# PERCENT % of the slab and page allocations made with MODULE's code on the
+# stack (a stack trace filter over the module's address range); 0: none.
+# The module lies in the top 2 GiB of the address space (0xffffffff........),
+# whose upper half the shell's signed arithmetic cannot hold: only the low
+# 32 bits are computed.
+fail_allocs() {
+	set -- "$2" $(awk -v m="$1" '$1 == m { print $6, $2 }' /proc/modules)
+	for d in failslab fail_page_alloc; do
+		echo 0 > /sys/kernel/debug/$d/probability
+		[ "$1" = 0 ] && continue
+		case $2 in 0xffffffff????????) ;; *) echo "module at $2?" >&2; return 1 ;; esac
+		low=$((0x${2#0xffffffff}))
+		f=/sys/kernel/debug/$d
+		echo "$2" > $f/require-start
+		printf '0xffffffff%08x\n' $((low + $3)) > $f/require-end
+		echo 32 > $f/stacktrace-depth
+		echo N > $f/task-filter
+		echo 0 > $f/verbose
+		echo 0 > $f/space
+		echo 1 > $f/interval
+		echo -1 > $f/times
+		echo N > $f/ignore-gfp-wait
+		echo "$1" > $f/probability
+	done
+	echo N > /sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem
+	echo 0 > /sys/kernel/debug/fail_page_alloc/min-order
+}

@@ -317,10 +317,15 @@ impl debugfs::Attribute for EduTest {
     }
 }
 
-/// A bound edu device. Field order is drop order: debugfs goes first.
+/// A bound edu device. Field order is drop order: debugfs goes first, the
+/// test (its domain and DMA buffer) before bus mastering, the BARs and the
+/// device.
 struct Edu {
     _dir: Dir<EduTest>,
     _test: Arc<EduTest>,
+    _master: pci::BusMaster,
+    _regions: pci::Regions,
+    _enabled: pci::Enabled,
 }
 
 fn edu_debugfs(test: &Arc<EduTest>) -> Result<Dir<EduTest>> {
@@ -358,10 +363,8 @@ impl pci::Driver for EduDriver {
     ];
 
     fn probe(dev: &pci::Device) -> Result<Edu> {
-        dev.enable()?;
-        let enabled = kernel::types::ScopeGuard::new(|| dev.disable());
-        dev.request_regions(c_str!("ntb_irqtest_edu"))?;
-        let claimed = kernel::types::ScopeGuard::new(|| dev.release_regions());
+        let enabled = dev.enable()?;
+        let regions = dev.request_regions(c_str!("ntb_irqtest_edu"))?;
         let regs = dev.iomap(0)?;
         let id = regs.try_read32(edu::ID)?;
         if id & 0xff != edu::ID_MAGIC {
@@ -369,8 +372,7 @@ impl pci::Driver for EduDriver {
             return Err(ENODEV);
         }
         // Bus mastering: edu's DMA, like an NTB's, goes out through it.
-        dev.set_master();
-        let mastered = kernel::types::ScopeGuard::new(|| dev.clear_master());
+        let master = dev.set_master(&enabled);
         let buf = Coherent::alloc(dev, 4096)?;
 
         let queues = Arc::new(Queues::new(), GFP_KERNEL)?;
@@ -402,20 +404,13 @@ impl pci::Driver for EduDriver {
             QUEUES,
             window.base
         );
-        mastered.dismiss();
-        claimed.dismiss();
-        enabled.dismiss();
         Ok(Edu {
             _dir: dir,
             _test: test,
+            _master: master,
+            _regions: regions,
+            _enabled: enabled,
         })
-    }
-
-    fn remove(data: Edu, dev: &pci::Device) {
-        drop(data);
-        dev.clear_master();
-        dev.release_regions();
-        dev.disable();
     }
 }
 

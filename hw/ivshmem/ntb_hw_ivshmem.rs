@@ -425,10 +425,19 @@ impl irq::Handler for Vector {
 }
 
 /// One bound ivshmem-doorbell device.
+///
+/// Field order is drop order, after `drop` unregistered the NTB device:
+/// the interrupt handlers (the last references to `Shared`, whose drop
+/// stops the heartbeat and unmaps the memory), then the PCI resources in
+/// the reverse order of `probe`: vectors, bus mastering, BARs, the device.
 struct Ivshmem {
     shared: Arc<Shared>,
-    // Held for their drop, which frees the interrupts.
-    _irqs: KVec<Pin<KBox<irq::Registration<Vector>>>>,
+    /// The doorbell interrupts, freed on drop.
+    irqs: KVec<Pin<KBox<irq::Registration<Vector>>>>,
+    irq_vectors: pci::IrqVectors,
+    _master: pci::BusMaster,
+    _regions: pci::Regions,
+    _enabled: pci::Enabled,
 }
 
 impl Drop for Ivshmem {
@@ -438,7 +447,7 @@ impl Drop for Ivshmem {
         self.shared.ntb.unregister();
         self.shared.set_own(layout::PORT_LINK_ENABLED, 0);
         self.shared.set_own(layout::PORT_SESSION, 0);
-        // `_irqs`, then `shared` (heartbeat, DMA ops, mappings) drop next.
+        // `irqs`, then `shared` (heartbeat, DMA ops, mappings) drop next.
     }
 }
 
@@ -528,10 +537,8 @@ impl pci::Driver for Driver {
 
     fn probe(dev: &pci::Device) -> Result<Ivshmem> {
         let name = dev.name();
-        dev.enable()?;
-        let enabled = kernel::types::ScopeGuard::new(|| dev.disable());
-        dev.request_regions(c_str!("ntb_hw_ivshmem"))?;
-        let claimed = kernel::types::ScopeGuard::new(|| dev.release_regions());
+        let enabled = dev.enable()?;
+        let regions = dev.request_regions(c_str!("ntb_hw_ivshmem"))?;
         let regs = dev.iomap(regs::BAR_REGS)?;
         let (regs_phys, _) = dev.resource(regs::BAR_REGS);
         let (shm_phys, shm_len) = dev.resource(regs::BAR_SHM);
@@ -563,10 +570,9 @@ impl pci::Driver for Driver {
         let shm = Arc::new(SharedMem::map(shm_phys, shm_len as usize)?, GFP_KERNEL)?;
         claim_header(name, &shm, &layout)?;
 
-        dev.set_master();
-        let mastered = kernel::types::ScopeGuard::new(|| dev.clear_master());
-        let vectors = dev.alloc_irq_vectors(1, MAX_VECTORS, klib::bindings::PCI_IRQ_MSIX)?;
-        let vectored = kernel::types::ScopeGuard::new(|| dev.free_irq_vectors());
+        let master = dev.set_master(&enabled);
+        let irq_vectors = dev.alloc_irq_vectors(&enabled, 1, MAX_VECTORS, pci::IRQ_MSIX)?;
+        let vectors = irq_vectors.count();
 
         // This port's block starts clean for the new session.
         let block = layout.port_block(port);
@@ -611,15 +617,24 @@ impl pci::Driver for Driver {
             }),
             GFP_KERNEL,
         )?;
-        shared.set_own(layout::PORT_SESSION, session);
-        shared.heartbeat.start(TICK_MS);
-
-        let mut irqs = KVec::with_capacity(vectors as usize, GFP_KERNEL)?;
+        let mut ivshmem = Ivshmem {
+            shared,
+            irqs: KVec::with_capacity(vectors as usize, GFP_KERNEL)?,
+            irq_vectors,
+            _master: master,
+            _regions: regions,
+            _enabled: enabled,
+        };
+        // From here on, a failure unwinds through `Ivshmem`'s drop, as
+        // `remove` does: this port leaves the shared memory, then the
+        // interrupts, the heartbeat and the PCI resources go.
+        ivshmem.shared.set_own(layout::PORT_SESSION, session);
+        ivshmem.shared.heartbeat.start(TICK_MS);
         for v in 0..vectors {
-            let irq = dev.irq_vector(v)?;
+            let irq = ivshmem.irq_vectors.irq(v)?;
             let name = CString::try_from_fmt(fmt!("ntb-ivshmem{}-db{}", port, v))?;
             let handler = Vector {
-                shared: shared.clone(),
+                shared: ivshmem.shared.clone(),
                 vector: v,
             };
             let reg = KBox::pin_init(irq::Registration::new(irq, name, handler), GFP_KERNEL)?;
@@ -628,12 +643,8 @@ impl pci::Driver for Driver {
             // vector `q` is then handled on the CPU that ntbnet's transmit
             // steering gives queue `q` (the same spread). Best effort.
             let _ = reg.spread(v, dev.numa_node(), true);
-            irqs.push(reg, GFP_KERNEL)?;
+            ivshmem.irqs.push(reg, GFP_KERNEL)?;
         }
-        let ivshmem = Ivshmem {
-            shared,
-            _irqs: irqs,
-        };
         ivshmem.shared.ntb.register()?;
         pr_info!(
             "{}: virtual NTB port {} of {}, {} doorbells, {} windows of {} MiB and less, {} MiB shared\n",
@@ -645,19 +656,7 @@ impl pci::Driver for Driver {
             layout.mw_size >> 20,
             shm_len >> 20
         );
-        vectored.dismiss();
-        mastered.dismiss();
-        claimed.dismiss();
-        enabled.dismiss();
         Ok(ivshmem)
-    }
-
-    fn remove(data: Ivshmem, dev: &pci::Device) {
-        drop(data);
-        dev.free_irq_vectors();
-        dev.clear_master();
-        dev.release_regions();
-        dev.disable();
     }
 }
 

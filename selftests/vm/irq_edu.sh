@@ -15,7 +15,7 @@
 . /extra/lib.sh
 D=/sys/kernel/debug/ntb_irqtest_edu
 N=8
-ktap_plan 24
+ktap_plan 25
 # Leaks are counted from here.
 echo scan > /sys/kernel/debug/kmemleak && echo clear > /sys/kernel/debug/kmemleak
 
@@ -146,6 +146,8 @@ echo 1 > $D/free_all
 ktap_result "edu: free_all leaves no queue interrupt in /proc/interrupts" \
 	"$(! grep -q 'edu0-q' /proc/interrupts; echo $?)"
 ktap_check "edu: rmmod ntb_irqtest" rmmod ntb_irqtest
+ktap_check "edu: the edu device released: disabled, BARs and vectors" \
+	pci_released "$(pci_find 0x1234 0x11e8)" ntb_irqtest_edu
 ktap_result "edu: the domain is gone from /sys/kernel/debug/irq/domains" \
 	"$([ ! -e /sys/kernel/debug/irq/domains/edu0-msi ]; echo $?)"
 # kmemleak reports objects unreferenced for 5 s, at the second scan.

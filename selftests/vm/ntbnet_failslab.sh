@@ -27,31 +27,8 @@ ktap_check "failslab: ntb0 up" ntb_up
 ktap_check "failslab: carrier" wait_for 60 ntb_carrier
 wait_for 60 ping -c 1 -W 1 "$PEER"
 
-# inject PERCENT: fail PERCENT % of ntbnet's allocations (0: none). The
-# module lies in the top 2 GiB of the address space (0xffffffff........),
-# whose upper half the shell's signed arithmetic cannot hold: only the low
-# 32 bits are computed.
-inject() {
-	set -- "$1" $(awk '$1 == "ntbnet" { print $6, $2 }' /proc/modules)
-	for d in failslab fail_page_alloc; do
-		echo 0 > $F/$d/probability
-		[ "$1" = 0 ] && continue
-		case $2 in 0xffffffff????????) ;; *) echo "ntbnet at $2?" >&2; return 1 ;; esac
-		low=$((0x${2#0xffffffff}))
-		echo "$2" > $F/$d/require-start
-		printf '0xffffffff%08x\n' $((low + $3)) > $F/$d/require-end
-		echo 32 > $F/$d/stacktrace-depth
-		echo N > $F/$d/task-filter
-		echo 0 > $F/$d/verbose
-		echo 0 > $F/$d/space
-		echo 1 > $F/$d/interval
-		echo -1 > $F/$d/times
-		echo N > $F/$d/ignore-gfp-wait
-		echo "$1" > $F/$d/probability
-	done
-	echo N > $F/fail_page_alloc/ignore-gfp-highmem
-	echo 0 > $F/fail_page_alloc/min-order
-}
+# inject PERCENT: fail PERCENT % of ntbnet's allocations (0: none).
+inject() { fail_allocs ntbnet "$1"; }
 if [ "$HOST" = 0 ]; then
 	timeout 150 $IPERF -s -1 > /tmp/iperf.log 2>&1 &
 	server=$!

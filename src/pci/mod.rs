@@ -9,10 +9,11 @@ use crate::klib::bindings;
 use crate::klib::io::Io;
 use crate::klib::kern::types::try_ffi_init;
 use core::marker::PhantomData;
+use core::ptr::NonNull;
 use kernel::error::{from_result, to_result};
 use kernel::prelude::*;
 use kernel::str::CStr;
-use kernel::types::{ForeignOwnable, Opaque};
+use kernel::types::{ARef, AlwaysRefCounted, ForeignOwnable, Opaque};
 
 /// One entry of a driver's PCI ID table.
 #[repr(transparent)]
@@ -99,42 +100,32 @@ impl Device {
         unsafe { CStr::from_char_ptr(bindings::pci_name(self.as_raw())) }
     }
 
-    /// Enables the device (`pci_enable_device`).
-    pub fn enable(&self) -> Result {
+    /// Enables the device (`pci_enable_device`) until the guard drops.
+    pub fn enable(&self) -> Result<Enabled> {
         // SAFETY: The device is valid (type invariant).
-        to_result(unsafe { bindings::pci_enable_device(self.as_raw()) })
+        to_result(unsafe { bindings::pci_enable_device(self.as_raw()) })?;
+        // INVARIANT: Enabled just now.
+        Ok(Enabled(self.into()))
     }
 
-    /// Disables the device (`pci_disable_device`).
-    pub fn disable(&self) {
+    /// Turns bus mastering on until the guard drops: without it the
+    /// device's DMA, and the MSI-X messages QEMU sends through the
+    /// bus-master address space, are lost. Needs the device enabled.
+    pub fn set_master(&self, _enabled: &Enabled) -> BusMaster {
         // SAFETY: The device is valid (type invariant).
-        unsafe { bindings::pci_disable_device(self.as_raw()) }
+        unsafe { bindings::pci_set_master(self.as_raw()) };
+        // INVARIANT: Bus mastering is on.
+        BusMaster(self.into())
     }
 
-    /// Turns bus mastering on: without it the device's DMA, and the MSI-X
-    /// messages QEMU sends through the bus-master address space, are lost.
-    pub fn set_master(&self) {
-        // SAFETY: The device is valid (type invariant).
-        unsafe { bindings::pci_set_master(self.as_raw()) }
-    }
-
-    /// Turns bus mastering off.
-    pub fn clear_master(&self) {
-        // SAFETY: The device is valid (type invariant).
-        unsafe { bindings::pci_clear_master(self.as_raw()) }
-    }
-
-    /// Claims all BARs for `name` (`pci_request_regions`).
-    pub fn request_regions(&self, name: &'static CStr) -> Result {
+    /// Claims all BARs for `name` (`pci_request_regions`) until the guard
+    /// drops.
+    pub fn request_regions(&self, name: &'static CStr) -> Result<Regions> {
         // SAFETY: The device is valid; `name` is static, as the resource
         // tree keeps the pointer.
-        to_result(unsafe { bindings::pci_request_regions(self.as_raw(), name.as_char_ptr()) })
-    }
-
-    /// Releases the BARs claimed by [`Device::request_regions`].
-    pub fn release_regions(&self) {
-        // SAFETY: The device is valid (type invariant).
-        unsafe { bindings::pci_release_regions(self.as_raw()) }
+        to_result(unsafe { bindings::pci_request_regions(self.as_raw(), name.as_char_ptr()) })?;
+        // INVARIANT: Claimed just now.
+        Ok(Regions(self.into()))
     }
 
     /// The bus address and length of BAR `bar` (zero length if absent).
@@ -166,31 +157,134 @@ impl Device {
         Ok(IoMem {
             addr,
             len: len as usize,
-            pdev: self.as_raw(),
+            pdev: self.into(),
         })
     }
 
     /// Allocates between `min` and `max` interrupt vectors of the kinds in
-    /// `flags` (`PCI_IRQ_MSIX`, ...); returns how many it got.
-    pub fn alloc_irq_vectors(&self, min: u32, max: u32, flags: u32) -> Result<u32> {
+    /// `flags` ([`IRQ_MSIX`], ...) until the guard drops.
+    pub fn alloc_irq_vectors(
+        &self,
+        _enabled: &Enabled,
+        min: u32,
+        max: u32,
+        flags: u32,
+    ) -> Result<IrqVectors> {
         // SAFETY: The device is valid (type invariant).
         let n = unsafe { bindings::pci_alloc_irq_vectors(self.as_raw(), min, max, flags) };
         to_result(n)?;
-        Ok(n as u32)
+        // INVARIANT: `n` vectors allocated just now.
+        Ok(IrqVectors {
+            dev: self.into(),
+            count: n as u32,
+        })
+    }
+}
+
+// SAFETY: A PCI device may be used from any thread.
+unsafe impl Send for Device {}
+// SAFETY: See above.
+unsafe impl Sync for Device {}
+
+// SAFETY: `pci_dev_get`/`pci_dev_put` count references to the `pci_dev`,
+// which stays valid while one exists.
+unsafe impl AlwaysRefCounted for Device {
+    fn inc_ref(&self) {
+        // SAFETY: The device is valid (type invariant).
+        unsafe { bindings::pci_dev_get(self.as_raw()) };
     }
 
-    /// Frees the vectors of [`Device::alloc_irq_vectors`].
-    pub fn free_irq_vectors(&self) {
-        // SAFETY: The device is valid (type invariant).
-        unsafe { bindings::pci_free_irq_vectors(self.as_raw()) }
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it holds.
+        unsafe { bindings::pci_dev_put(obj.as_ptr().cast()) };
+    }
+}
+
+/// MSI-X vectors, for [`Device::alloc_irq_vectors`].
+pub const IRQ_MSIX: u32 = bindings::PCI_IRQ_MSIX;
+
+// The resources a driver holds, in the shape of upstream's device-managed
+// ones: each guard releases its resource when dropped. Keep them in the
+// driver's data in the order they are to be released (fields drop in
+// declaration order): interrupt handlers and mappings first, then
+// `IrqVectors`, `BusMaster`, `Regions`, and `Enabled` last.
+
+/// The device, enabled; disabled on drop.
+///
+/// # Invariants
+///
+/// `pci_enable_device` succeeded on the device, not yet undone.
+pub struct Enabled(ARef<Device>);
+
+impl Drop for Enabled {
+    fn drop(&mut self) {
+        // SAFETY: Enabled by `Device::enable` (type invariant).
+        unsafe { bindings::pci_disable_device(self.0.as_raw()) }
+    }
+}
+
+/// Bus mastering, on; turned off on drop.
+///
+/// # Invariants
+///
+/// `pci_set_master` was called on the device, not yet undone.
+pub struct BusMaster(ARef<Device>);
+
+impl Drop for BusMaster {
+    fn drop(&mut self) {
+        // SAFETY: The device is valid; mastering is on (type invariant).
+        unsafe { bindings::pci_clear_master(self.0.as_raw()) }
+    }
+}
+
+/// The device's BARs, claimed; released on drop.
+///
+/// # Invariants
+///
+/// `pci_request_regions` succeeded on the device, not yet undone.
+pub struct Regions(ARef<Device>);
+
+impl Drop for Regions {
+    fn drop(&mut self) {
+        // SAFETY: Claimed by `Device::request_regions` (type invariant).
+        unsafe { bindings::pci_release_regions(self.0.as_raw()) }
+    }
+}
+
+/// Interrupt vectors of the device; freed on drop, after every handler
+/// registered on them is gone (drop those first).
+///
+/// # Invariants
+///
+/// `count` vectors were allocated with `pci_alloc_irq_vectors`, not yet
+/// freed.
+pub struct IrqVectors {
+    dev: ARef<Device>,
+    count: u32,
+}
+
+impl IrqVectors {
+    /// How many vectors.
+    pub fn count(&self) -> u32 {
+        self.count
     }
 
     /// The Linux IRQ number of vector `nr`.
-    pub fn irq_vector(&self, nr: u32) -> Result<u32> {
-        // SAFETY: The device is valid (type invariant).
-        let irq = unsafe { bindings::pci_irq_vector(self.as_raw(), nr) };
+    pub fn irq(&self, nr: u32) -> Result<u32> {
+        if nr >= self.count {
+            return Err(EINVAL);
+        }
+        // SAFETY: The device is valid; `nr` is one of its vectors.
+        let irq = unsafe { bindings::pci_irq_vector(self.dev.as_raw(), nr) };
         to_result(irq)?;
         Ok(irq as u32)
+    }
+}
+
+impl Drop for IrqVectors {
+    fn drop(&mut self) {
+        // SAFETY: Allocated by `Device::alloc_irq_vectors` (type invariant).
+        unsafe { bindings::pci_free_irq_vectors(self.dev.as_raw()) }
     }
 }
 
@@ -202,7 +296,7 @@ impl Device {
 pub struct IoMem {
     addr: *mut kernel::ffi::c_void,
     len: usize,
-    pdev: *mut bindings::pci_dev,
+    pdev: ARef<Device>,
 }
 
 // SAFETY: MMIO accessors may be used from any thread.
@@ -264,7 +358,7 @@ impl Io for IoMem {
 impl Drop for IoMem {
     fn drop(&mut self) {
         // SAFETY: `addr` was mapped by `pci_iomap` for `pdev` (invariant).
-        unsafe { bindings::pci_iounmap(self.pdev, self.addr) }
+        unsafe { bindings::pci_iounmap(self.pdev.as_raw(), self.addr) }
     }
 }
 
@@ -282,8 +376,12 @@ pub trait Driver: 'static {
     /// Binds the driver to `dev`.
     fn probe(dev: &Device) -> Result<Self::Data>;
 
-    /// Unbinds the driver; `data` is what `probe` returned.
-    fn remove(data: Self::Data, dev: &Device);
+    /// Unbinds the driver; `data` is what `probe` returned. Dropping it
+    /// releases everything (the resource guards in it last), which is all
+    /// a driver whose data owns its resources needs.
+    fn remove(data: Self::Data, _dev: &Device) {
+        drop(data);
+    }
 }
 
 struct Adapter<T: Driver>(PhantomData<T>);
