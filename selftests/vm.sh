@@ -156,8 +156,13 @@ sock=$run/ivshmem.sock
 rm -f "$sock"
 shm_args=()
 [ $shm_file = 1 ] && shm_args=(--shm "$run/shm.bin")
+# --keep-vectors: a restarted VM takes its old peer ID back, and QEMU 7.2's
+# ivshmem writes a departed ID's next connect into freed memory (heap
+# corruption, "malloc_consolidate(): unaligned fastbin chunk detected" in
+# the surviving VM's QEMU); the server keeps the ID's eventfds instead and
+# does not announce it again.
 "$build/ivshmem-server" --socket "$sock" --size "${shm_mb}M" --vectors "$vectors" --verbose \
-	"${shm_args[@]}" > "$run/server.log" 2>&1 &
+	--keep-vectors "${shm_args[@]}" > "$run/server.log" 2>&1 &
 pids+=($!)
 until [ -S "$sock" ]; do
 	[ $SECONDS -lt $((deadline)) ] && kill -0 "${pids[0]}" 2>/dev/null ||

@@ -32,6 +32,10 @@
 //! When a client disconnects (or sends anything at all, which QEMU's server
 //! also treats as a disconnect), every remaining peer receives the departed
 //! ID without a descriptor and the server closes that peer's eventfds.
+//! With `--keep-vectors` ([`Config::keep_vectors`]) the departure is not
+//! announced and the eventfds are kept for the next client that gets the
+//! ID; the peers that knew the ID are not told it again (QEMU 7.2 corrupts
+//! its heap when a departed ID connects again).
 //!
 //! Differences from QEMU's `ivshmem-server`:
 //!
@@ -103,6 +107,20 @@ pub fn check_shm_size(size: u64) -> Result<(), String> {
         return Err(format!("shared memory size {size} is too large"));
     }
     Ok(())
+}
+
+/// Reads whatever count a (non-blocking) eventfd holds.
+fn drain_eventfd(fd: &OwnedFd) {
+    let mut count = 0u64;
+    // SAFETY: reads 8 bytes into a live buffer from our eventfd; an empty
+    // one fails with EAGAIN, which is fine.
+    unsafe {
+        libc::read(
+            fd.as_raw_fd(),
+            (&mut count as *mut u64).cast(),
+            core::mem::size_of::<u64>(),
+        )
+    };
 }
 
 /// Creates an eventfd as QEMU's `event_notifier_init()` does.
@@ -184,6 +202,14 @@ pub struct Config {
     /// Number of peer IDs handed out, `1..=MAX_PEERS`; IDs are
     /// `0..max_peers`.  Only tests want anything but [`MAX_PEERS`].
     pub max_peers: usize,
+    /// Keep a departed peer's eventfds for the next client that gets its
+    /// ID, and do not announce the departure.  QEMU 7.2's ivshmem frees a
+    /// departed peer's eventfd array without forgetting it and writes the
+    /// next connect of the same ID into the freed memory (heap corruption,
+    /// "malloc_consolidate(): unaligned fastbin chunk detected"), so a VM
+    /// that restarts and takes its old ID back must not be announced
+    /// again to the QEMUs that knew it: they keep its (same) eventfds.
+    pub keep_vectors: bool,
 }
 
 impl Default for Config {
@@ -192,6 +218,7 @@ impl Default for Config {
             vectors: DEFAULT_VECTORS,
             verbose: false,
             max_peers: MAX_PEERS,
+            keep_vectors: false,
         }
     }
 }
@@ -334,6 +361,8 @@ struct Peer {
     outq: VecDeque<Outgoing>,
     /// Set when the client is gone or misbehaved; removed by `reap()`.
     dead: bool,
+    /// The peer IDs this client was given eventfds for (itself included).
+    known: Vec<u16>,
 }
 
 impl Peer {
@@ -404,6 +433,8 @@ pub struct Server {
     /// Connected peers in order of arrival.
     peers: Vec<Peer>,
     ids: IdAllocator,
+    /// With [`Config::keep_vectors`]: departed peers' eventfds, by ID.
+    kept: Vec<(u16, Vec<Arc<OwnedFd>>)>,
     shutdown: ShutdownHandle,
     stop_fds: Vec<OwnedFd>,
     accept_paused_until: Option<Instant>,
@@ -430,6 +461,7 @@ impl Server {
             listener,
             shm: Arc::new(shm.fd),
             ids: IdAllocator::new(config.max_peers),
+            kept: Vec::new(),
             config,
             peers: Vec::new(),
             shutdown: ShutdownHandle(Arc::new(new_eventfd()?)),
@@ -570,10 +602,20 @@ impl Server {
             ));
             return;
         };
-        let vectors = match (0..self.config.vectors)
-            .map(|_| new_eventfd().map(Arc::new))
-            .collect::<io::Result<Vec<_>>>()
-        {
+        let kept = self
+            .kept
+            .iter()
+            .position(|(k, _)| *k == id)
+            .map(|i| self.kept.swap_remove(i).1);
+        let reused = kept.is_some();
+        let vectors = match kept.map_or_else(
+            || {
+                (0..self.config.vectors)
+                    .map(|_| new_eventfd().map(Arc::new))
+                    .collect::<io::Result<Vec<_>>>()
+            },
+            Ok,
+        ) {
             Ok(v) => v,
             Err(e) => {
                 log(format_args!(
@@ -589,6 +631,7 @@ impl Server {
             vectors,
             outq: VecDeque::new(),
             dead: false,
+            known: Vec::new(),
         };
         let wire_id = i64::from(id);
 
@@ -604,14 +647,28 @@ impl Server {
                 ));
             }
             self.ids.free(id);
+            if reused {
+                self.kept.push((id, peer.vectors));
+            }
             return;
         }
+        if reused {
+            // Interrupts rung while the ID was vacant are stale.
+            for fd in &peer.vectors {
+                drain_eventfd(fd);
+            }
+        }
 
-        // The new peer to everybody else...
+        // The new peer to everybody else that does not have its eventfds
+        // already (a kept ID's are the ones they were given before)...
         for other in &mut self.peers {
+            if other.known.contains(&id) {
+                continue;
+            }
             for fd in &peer.vectors {
                 other.push(wire_id, Some(fd.clone()), verbose);
             }
+            other.known.push(id);
             other.flush(verbose);
         }
         // ...everybody else to the new peer...
@@ -619,12 +676,14 @@ impl Server {
             for fd in &other.vectors {
                 peer.push(i64::from(other.id), Some(fd.clone()), verbose);
             }
+            peer.known.push(other.id);
         }
         // ...and the new peer to itself.
         for i in 0..peer.vectors.len() {
             let fd = peer.vectors[i].clone();
             peer.push(wire_id, Some(fd), verbose);
         }
+        peer.known.push(id);
         peer.flush(verbose);
 
         self.peers.push(peer);
@@ -643,9 +702,16 @@ impl Server {
         while let Some(idx) = self.peers.iter().position(|p| p.dead) {
             let gone = self.peers.remove(idx);
             self.ids.free(gone.id);
-            for other in &mut self.peers {
-                other.push(i64::from(gone.id), None, verbose);
-                other.flush(verbose);
+            if self.config.keep_vectors {
+                // Not announced: the others keep its eventfds for the
+                // client that gets the ID next.
+                self.kept.push((gone.id, gone.vectors));
+            } else {
+                for other in &mut self.peers {
+                    other.push(i64::from(gone.id), None, verbose);
+                    other.known.retain(|k| *k != gone.id);
+                    other.flush(verbose);
+                }
             }
             if verbose {
                 log(format_args!(

@@ -19,7 +19,8 @@ use ivshmem_server::{
 };
 
 const USAGE: &str = "\
-Usage: ivshmem-server --socket PATH --size SIZE [--vectors N] [--shm FILE] [--verbose]
+Usage: ivshmem-server --socket PATH --size SIZE [--vectors N] [--shm FILE] [--keep-vectors]
+                      [--verbose]
 
 Serve shared memory and doorbell eventfds to QEMU VMs started with
   -chardev socket,path=PATH,id=ivsh -device ivshmem-doorbell,chardev=ivsh,vectors=N
@@ -33,6 +34,9 @@ Options:
                   match the devices' vectors=N
   --shm FILE      back the memory with FILE (created or truncated) instead
                   of an anonymous memfd, so host tools can inspect it
+  --keep-vectors  do not announce a departed peer; keep its eventfds for
+                  the next VM that gets its ID (QEMU 7.2's ivshmem corrupts
+                  its heap when a departed ID connects again)
   --verbose, -v   log peers joining and leaving to stderr
   --help, -h      show this help
 
@@ -48,6 +52,7 @@ struct Options {
     size: u64,
     vectors: u32,
     shm: Option<PathBuf>,
+    keep_vectors: bool,
     verbose: bool,
 }
 
@@ -99,6 +104,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
     let mut vectors = DEFAULT_VECTORS;
     let mut shm = None;
     let mut verbose = false;
+    let mut keep_vectors = false;
 
     while let Some(arg) = args.next() {
         let arg_str = arg
@@ -111,6 +117,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
         match name {
             "--help" | "-h" => return Ok(Command::Help),
             "--verbose" | "-v" if inline.is_none() => verbose = true,
+            "--keep-vectors" if inline.is_none() => keep_vectors = true,
             "--socket" | "--size" | "--vectors" | "--shm" => {
                 let value = match inline {
                     Some(value) => value,
@@ -151,6 +158,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
         vectors,
         shm,
         verbose,
+        keep_vectors,
     }))
 }
 
@@ -214,6 +222,7 @@ fn run(opts: Options) -> io::Result<()> {
     let config = Config {
         vectors: opts.vectors,
         verbose: opts.verbose,
+        keep_vectors: opts.keep_vectors,
         ..Config::default()
     };
     let mut server = Server::new(listener, shm, config)?;
@@ -321,6 +330,7 @@ mod tests {
             "2",
             "--shm",
             "/dev/shm/x",
+            "--keep-vectors",
             "--verbose",
         ]);
         assert_eq!(
@@ -330,6 +340,7 @@ mod tests {
                 size: 4 << 20,
                 vectors: 2,
                 shm: Some("/dev/shm/x".into()),
+                keep_vectors: true,
                 verbose: true,
             }
         );
@@ -343,6 +354,7 @@ mod tests {
         assert_eq!(opts.vectors, DEFAULT_VECTORS);
         assert_eq!(opts.shm, None);
         assert!(!opts.verbose);
+        assert!(!opts.keep_vectors);
         assert_eq!(
             run_opts(&["--size", "1M", "--socket", "s", "--vectors=64"]).vectors,
             64

@@ -83,6 +83,57 @@ fn second_client_sequence_doorbell_and_shared_memory() {
 }
 
 #[test]
+fn kept_vectors_are_not_announced_again() {
+    let vectors = 3;
+    let server = TestServer::start_with(
+        4096,
+        Config {
+            vectors,
+            keep_vectors: true,
+            ..Config::default()
+        },
+    );
+    let mut c0 = server.connect();
+    c0.expect_join(0);
+    let mut c1 = server.connect();
+    assert_eq!(c1.id, 1);
+    c0.expect_join(1);
+    c1.expect_join(0);
+    c1.expect_join(1);
+
+    // Peer 1 leaves: peer 0 is not told, and keeps ringing its eventfds.
+    drop(c1);
+    c0.expect_quiet();
+    c0.ring(1, 1);
+
+    // The next client gets ID 1 with the same eventfds; peer 0 is not
+    // told about it again (QEMU 7.2 would write into freed memory).
+    let mut c1b = server.connect();
+    assert_eq!(c1b.id, 1);
+    c1b.expect_join(0);
+    c1b.expect_join(1);
+    c0.expect_quiet();
+    // What was rung while the ID was vacant is gone...
+    assert_eq!(c1b.take_irq(1), None);
+    // ...and peer 0's old eventfds reach the new client.
+    c0.ring(1, 2);
+    assert_eq!(c1b.take_irq(2), Some(1));
+    c1b.ring(0, 0);
+    assert_eq!(c0.take_irq(0), Some(1));
+
+    // A client that joins later is told about everybody present.
+    let mut c2 = server.connect();
+    assert_eq!(c2.id, 2);
+    c2.expect_join(0);
+    c2.expect_join(1);
+    c2.expect_join(2);
+    c0.expect_join(2);
+    c1b.expect_join(2);
+
+    server.stop();
+}
+
+#[test]
 fn disconnect_is_announced_and_lowest_id_is_reused() {
     let vectors = 4;
     let server = TestServer::start(4096, vectors);
