@@ -202,7 +202,14 @@ pci_released() {
 # The module lies in the top 2 GiB of the address space (0xffffffff........),
 # whose upper half the shell's signed arithmetic cannot hold: only the low
 # 32 bits are computed.
+# Allocations under the kernel's register_irq_proc() (the reject range) are
+# not failed: the kernel ignores a failure there and then WARNs when the
+# IRQ is freed ("remove_proc_entry: name 'smp_affinity_list'"), a kernel
+# limitation that a request_irq() in the module's probe would otherwise
+# hit.
 fail_allocs() {
+	local reject
+	reject=$(awk 'f { print "0x" $1; exit } $3 == "register_irq_proc" { printf "0x%s ", $1; f = 1 }' /proc/kallsyms)
 	set -- "$2" $(awk -v m="$1" '$1 == m { print $6, $2 }' /proc/modules)
 	for d in failslab fail_page_alloc; do
 		echo 0 > /sys/kernel/debug/$d/probability
@@ -213,6 +220,10 @@ fail_allocs() {
 		echo "$2" > $f/require-start
 		printf '0xffffffff%08x\n' $((low + $3)) > $f/require-end
 		echo 32 > $f/stacktrace-depth
+		if [ -n "${reject#* }" ]; then
+			echo "${reject% *}" > $f/reject-start
+			echo "${reject#* }" > $f/reject-end
+		fi
 		echo N > $f/task-filter
 		echo 0 > $f/verbose
 		echo 0 > $f/space
