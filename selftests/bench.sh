@@ -276,6 +276,12 @@ esac
 	if [ -s "$out/profile/top.md" ]; then
 		echo "## Profiles (round 1; flame graphs in profile/*.svg)"
 		echo
+		if [ -s "$out/profile/summary.md" ]; then
+			echo "Busy samples by cost centre, every profile side by side (hostN: host0 sends, host1 receives):"
+			echo
+			cat "$out/profile/summary.md"
+			echo
+		fi
 		cat "$out/profile/top.md"
 	fi
 	if [ -n "$diags" ]; then

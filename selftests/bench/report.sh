@@ -18,6 +18,7 @@
 set -euo pipefail
 
 out=$1
+here=$(cd "$(dirname "$0")" && pwd)
 export PATH=${CARGO_HOME:-$HOME/.cargo}/bin:$PATH
 
 # --- Plots -----------------------------------------------------------------
@@ -67,11 +68,14 @@ cat "$out"/run/host[01].out 2>/dev/null | tr -d '\r' | awk -v dir="$prof" '
 	$1 == "bench-prof" { h = $2; n = $3; line = $0; sub(/^bench-prof [^ ]+ [^ ]+ /, "", line)
 		print line > (dir "/" n "." h ".folded") }'
 {
-	echo "Share of the samples (perf record -a -g -e cpu-clock, every CPU of the host):"
-	echo "the functions running when sampled (self time), the idle share, and the"
-	echo "driver's share (samples with the driver's code on the stack)."
+	echo "Where each host's CPU time went (perf record -a -g -e cpu-clock, every CPU"
+	echo "of the host), attributed by call graph (selftests/bench/costs.awk): the"
+	echo "busy samples (all but the idle loop) by cost centre, the driver's own"
+	echo "functions, and the functions running when sampled."
 	echo
 } > "$prof/top.md"
+tsv=$prof/costs.tsv
+rm -f "$tsv"
 for f in "$prof"/*.folded; do
 	[ -e "$f" ] || continue
 	name=$(basename "$f" .folded)
@@ -83,20 +87,27 @@ for f in "$prof"/*.folded; do
 	{
 		echo "### $name"
 		echo
-		awk -v re="$re" '{ c = $NF; s = $0; sub(/ [0-9]+$/, "", s); n = split(s, fr, ";"); total += c
-				if (fr[n] ~ /default_idle|safe_halt|cpu_idle|mwait|poll_idle/) idle += c
-				if (s ~ re) drv += c }
-			END { if (total > 0) printf "%d samples; idle %.1f%%, driver %.1f%%\n", total, 100 * idle / total, 100 * drv / total }' "$f"
-		echo
-		echo "| function (self) | share |"
-		echo "| --- | --- |"
-		awk '{ c = $NF; s = $0; sub(/ [0-9]+$/, "", s); n = split(s, fr, ";"); leaf[fr[n]] += c }
-			END { for (x in leaf) printf "%d\t%s\n", leaf[x], x }' "$f" | sort -rn | head -n 12 |
-			awk -v t="$(awk '{ t += $NF } END { print t }' "$f")" -F'\t' '{ printf "| `%s` | %.1f%% |\n", $2, 100 * $1 / t }'
-		echo
+		awk -v drv="$re" -v name="$name" -v tsv="$tsv" -f "$here/costs.awk" "$f"
 	} >> "$prof/top.md"
 	if command -v inferno-flamegraph > /dev/null; then
 		inferno-flamegraph --title "$name" --countname samples < "$f" > "$prof/$name.svg" 2> /dev/null ||
 			echo "report: no flame graph for $name" >&2
 	fi
 done
+
+# The cost centres of every profile side by side (columns: profiles).
+if [ -s "$tsv" ]; then
+	awk -F'\t' '
+		{ if (!($1 in col)) { col[$1] = ++nc; cn[nc] = $1 }
+		  if (!($3 in row)) { row[$3] = $2; nr++ }
+		  v[$3, $1] = $4 }
+		END {
+			printf "| share of busy samples, %% |"; for (j = 1; j <= nc; j++) printf " %s |", cn[j]; print ""
+			printf "| --- |"; for (j = 1; j <= nc; j++) printf " --- |"; print ""
+			for (o = 0; o < 20; o++) for (r in row) if (row[r] == o) {
+				printf "| %s |", r
+				for (j = 1; j <= nc; j++) printf " %s |", ((r, cn[j]) in v) ? v[r, cn[j]] : "0"
+				print ""
+			}
+		}' "$tsv" > "$prof/summary.md"
+fi
