@@ -86,24 +86,36 @@ if [ ! -f "$src/.ntbnet-extracted" ]; then
 fi
 
 mk() { make -s -C "$src" O="$kdir" LLVM=1 "$@"; }
-log "configuring $kdir (tinyconfig + ${fragments[*]#$top/})"
-rm -rf "$kdir" && mkdir -p "$kdir"
-mk rustavailable >&2 || die "the Rust toolchain is not usable for this kernel (step: make rustavailable)"
-mk tinyconfig >&2 || die "make tinyconfig failed (step: kernel config)"
-(cd "$kdir" && "$src/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "${fragments[@]}") >/dev/null ||
-	die "merge_config.sh failed (step: kernel config)"
-mk olddefconfig >&2 || die "make olddefconfig failed (step: kernel config)"
+# A tree without the completion marker is a build that was interrupted (or
+# failed). Once configured (`.ntbnet-configured`, written when the checked
+# configuration is in place) it is resumed: kbuild rebuilds every target
+# whose command file (.*.cmd, written only after its command succeeded) is
+# missing or differs, so a half-written object of a killed build is built
+# again, and the objects that were finished are kept. An unconfigured tree
+# starts over.
+if [ -f "$kdir/.ntbnet-configured" ] && [ -f "$kdir/.config" ]; then
+	log "resuming the interrupted build in $kdir"
+else
+	log "configuring $kdir (tinyconfig + ${fragments[*]#$top/})"
+	rm -rf "$kdir" && mkdir -p "$kdir"
+	mk rustavailable >&2 || die "the Rust toolchain is not usable for this kernel (step: make rustavailable)"
+	mk tinyconfig >&2 || die "make tinyconfig failed (step: kernel config)"
+	(cd "$kdir" && "$src/scripts/kconfig/merge_config.sh" -m -O "$kdir" "$kdir/.config" "${fragments[@]}") >/dev/null ||
+		die "merge_config.sh failed (step: kernel config)"
+	mk olddefconfig >&2 || die "make olddefconfig failed (step: kernel config)"
 
-# Every option the fragment asks for must have survived olddefconfig.
-bad=0
-while IFS= read -r line; do
-	case "$line" in
-	"# CONFIG_"*" is not set") opt=${line#\# }; opt=${opt%% *}; grep -q "^$opt=" "$kdir/.config" && { echo "  $line: got $(grep "^$opt=" "$kdir/.config")" >&2; bad=1; } ;;
-	CONFIG_*=n) opt=${line%%=*}; grep -q "^$opt=" "$kdir/.config" && { echo "  $line: got $(grep "^$opt=" "$kdir/.config")" >&2; bad=1; } ;;
-	CONFIG_*) grep -qx "$line" "$kdir/.config" || { echo "  $line: got $(grep "^${line%%=*}[= ]" "$kdir/.config" || echo unset)" >&2; bad=1; } ;;
-	esac
-done < <(options)
-[ $bad = 0 ] || die "config fragment options not honoured, see above (step: kernel config)"
+	# Every option the fragment asks for must have survived olddefconfig.
+	bad=0
+	while IFS= read -r line; do
+		case "$line" in
+		"# CONFIG_"*" is not set") opt=${line#\# }; opt=${opt%% *}; grep -q "^$opt=" "$kdir/.config" && { echo "  $line: got $(grep "^$opt=" "$kdir/.config")" >&2; bad=1; } ;;
+		CONFIG_*=n) opt=${line%%=*}; grep -q "^$opt=" "$kdir/.config" && { echo "  $line: got $(grep "^$opt=" "$kdir/.config")" >&2; bad=1; } ;;
+		CONFIG_*) grep -qx "$line" "$kdir/.config" || { echo "  $line: got $(grep "^${line%%=*}[= ]" "$kdir/.config" || echo unset)" >&2; bad=1; } ;;
+		esac
+	done < <(options)
+	[ $bad = 0 ] || die "config fragment options not honoured, see above (step: kernel config)"
+	touch "$kdir/.ntbnet-configured"
+fi
 
 log "building bzImage and modules with $jobs jobs (about 10 minutes on 2 cores)"
 if ! mk -j"$jobs" bzImage modules > "$kdir/build.log" 2>&1; then
