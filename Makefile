@@ -69,11 +69,16 @@ modules:
 
 vm: modules $(BUILD)/bzImage $(addprefix $(BUILD)/,$(PROJECT_KO) $(notdir $(KERNEL_KO))) \
 	$(BUILD)/ivshmem-server $(BUILD)/ntbnet-hostile $(BUILD)/initramfs.cpio.gz $(if $(QEMU_BIN),$(BUILD)/qemu-system-x86_64) \
-	$(BUILD)/switchtec-poke
+	$(BUILD)/switchtec-poke $(BUILD)/udp-gso
 
 # Random register writes for the Switchtec model's test (a static binary
 # for the VMs).
 $(BUILD)/switchtec-poke: $(TOP)/selftests/tools/switchtec_poke.c
+	@echo "  CC       $@"
+	@mkdir -p $(BUILD) && gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+# One UDP datagram sent with UDP_SEGMENT: a transmit batch for ntbnet_link.
+$(BUILD)/udp-gso: $(TOP)/selftests/tools/udp_gso.c
 	@echo "  CC       $@"
 	@mkdir -p $(BUILD) && gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
 

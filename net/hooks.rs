@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Test modes: a misbehaving peer, a hung one, a receiver short of memory
-//! and a peer writing an MSI it was never given, on demand. Each is a
+//! Test modes: a misbehaving peer, a hung one, a receiver short of memory,
+//! a peer writing an MSI it was never given and a transmit batch whose
+//! last frame is dropped, on demand. Each is a
 //! per-device debugfs knob (netdevsim style) in
 //! /sys/kernel/debug/ntbnet-<interface>/, created once the interface is
 //! registered and removed first when it goes:
@@ -23,6 +24,13 @@
 //!   peer writing a trigger it was never given: the peer's interrupt
 //!   remapping must keep it from raising anything but the peer's own NTB
 //!   interrupts (selftests/vm/switchtec_msi_safety.sh).
+//! - `tx_drop`: writing N makes this host drop the next N frames that end
+//!   a transmit batch: a frame the stack hands over with `xmit_more` off
+//!   while frames of the same batch (handed over with `xmit_more` on) are
+//!   reserved in the ring but not yet published. It is dropped as a frame
+//!   the ring cannot take is (`tx_dropped`); the frames before it must
+//!   still reach the peer at once (selftests/vm/ntbnet_link.sh). The knob
+//!   reads how many drops are left.
 
 use crate::klib::irq::domain::{PeerTrigger, Trigger};
 use crate::klib::kern::debugfs::{self, Dir};
@@ -41,6 +49,8 @@ pub(crate) struct TestHooks {
     rx_frags: AtomicBool,
     /// A pending `poke_msi` write, `offset << 32 | data` (0: none).
     poke_msi: AtomicU64,
+    /// Batch-ending frames still to drop (`tx_drop`).
+    tx_drop: AtomicU64,
 }
 
 /// A knob's debugfs key.
@@ -50,14 +60,16 @@ enum Knob {
     Hang,
     RxFrags,
     PokeMsi,
+    TxDrop,
 }
 
 /// The knobs: file name and which one.
-const KNOBS: [(&CStr, Knob); 4] = [
+const KNOBS: [(&CStr, Knob); 5] = [
     (kernel::c_str!("scribble"), Knob::Scribble),
     (kernel::c_str!("hang"), Knob::Hang),
     (kernel::c_str!("rx_frags"), Knob::RxFrags),
     (kernel::c_str!("poke_msi"), Knob::PokeMsi),
+    (kernel::c_str!("tx_drop"), Knob::TxDrop),
 ];
 
 impl Knob {
@@ -72,7 +84,16 @@ impl TestHooks {
             Knob::Scribble => Some(&self.scribble),
             Knob::Hang => Some(&self.hang),
             Knob::RxFrags => Some(&self.rx_frags),
-            Knob::PokeMsi => None,
+            Knob::PokeMsi | Knob::TxDrop => None,
+        }
+    }
+
+    /// The counter behind a knob that takes a number.
+    fn word(&self, knob: Knob) -> Option<&AtomicU64> {
+        match knob {
+            Knob::PokeMsi => Some(&self.poke_msi),
+            Knob::TxDrop => Some(&self.tx_drop),
+            _ => None,
         }
     }
 
@@ -89,6 +110,14 @@ impl TestHooks {
     /// Whether every frame is received into order-0 pages.
     pub(crate) fn rx_frags(&self) -> bool {
         self.rx_frags.load(Ordering::Relaxed)
+    }
+
+    /// Whether to drop the frame that ends a batch now (`tx_drop`); counts
+    /// the drop off.
+    pub(crate) fn take_tx_drop(&self) -> bool {
+        self.tx_drop
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok()
     }
 
     /// Publishes the knobs of `hooks` as /sys/kernel/debug/ntbnet-`name`/;
@@ -132,24 +161,23 @@ impl TestHooks {
 impl debugfs::Attribute for TestHooks {
     fn get(&self, key: u32) -> Result<u64> {
         let knob = Knob::from_key(key).ok_or(EINVAL)?;
-        Ok(match self.flag(knob) {
-            Some(flag) => u64::from(flag.load(Ordering::Relaxed)),
-            None => self.poke_msi.load(Ordering::Acquire),
-        })
+        if let Some(flag) = self.flag(knob) {
+            return Ok(u64::from(flag.load(Ordering::Relaxed)));
+        }
+        Ok(self.word(knob).map_or(0, |w| w.load(Ordering::Acquire)))
     }
 
     fn set(&self, key: u32, val: u64) -> Result {
         let knob = Knob::from_key(key).ok_or(EINVAL)?;
-        match self.flag(knob) {
-            Some(flag) => {
-                let on = match val {
-                    0 => false,
-                    1 => true,
-                    _ => return Err(EINVAL),
-                };
-                flag.store(on, Ordering::Relaxed);
-            }
-            None => self.poke_msi.store(val, Ordering::Release),
+        if let Some(flag) = self.flag(knob) {
+            let on = match val {
+                0 => false,
+                1 => true,
+                _ => return Err(EINVAL),
+            };
+            flag.store(on, Ordering::Relaxed);
+        } else if let Some(word) = self.word(knob) {
+            word.store(val, Ordering::Release);
         }
         Ok(())
     }

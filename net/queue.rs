@@ -586,6 +586,11 @@ impl Queue {
         tx: &mut TxState,
         skb: &mut SkBuff,
     ) -> Xmit {
+        // The `tx_drop` test mode: the frame that ends a batch is dropped
+        // with the batch's earlier frames reserved, unpublished.
+        if !net::xmit_more() && tx.ring.unpublished() != 0 && self.hooks.take_tx_drop() {
+            return Xmit::Dropped;
+        }
         let Some(flags) = Self::tx_flags(tx, skb) else {
             return Xmit::Dropped;
         };

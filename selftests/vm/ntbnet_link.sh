@@ -2,13 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 # vm-args: -n 2 -t 300
 # vm-kernels: base debug
+# vm-files: ../build/udp-gso
 #
 # ntbnet: the link comes up with both hosts, ping is loss-free, the carrier
 # follows the peer's interface going down and up and its heartbeat, ethtool
-# reports the device, and the module unloads. On the virtual NTB here; the
-# switchtec_ntbnet_link*.sh variants run it on the Switchtec model.
+# reports the device, a transmit batch whose last frame is dropped still
+# reaches the peer (the tx_drop test mode), and the module unloads. On the
+# virtual NTB here; the switchtec_ntbnet_link*.sh variants run it on the
+# Switchtec model.
 . /extra/lib.sh
-ktap_plan 20
+# Host 0 has one result more (the batch's sender).
+ktap_plan $((HOST == 0 ? 22 : 21))
 
 # The kernel's ntb_transport goes first and leaves its doorbells masked:
 # ntbnet's interrupts must work anyway.
@@ -78,6 +82,40 @@ before=$(ntb_stat q0_interrupts)
 ping -c 10 -i 0.2 "$PEER" > /dev/null
 irqs=$(($(ntb_stat q0_interrupts) - before))
 ktap_result "link: $irqs interrupts on queue 0 for 10 pings" "$([ "$irqs" -gt 0 ]; echo $?)"
+
+# A transmit batch whose last frame is dropped: host 0 sends one UDP
+# datagram of 8 segments (UDP_SEGMENT), which the stack segments in
+# software (ntbnet offers no UDP segmentation) and hands over as one batch,
+# the first 7 with xmit_more; the tx_drop test mode drops the 8th. The 7
+# before it are reserved in the ring and must be published and the peer's
+# interrupt raised by the drop itself: host 0 sends nothing else meanwhile
+# (a permanent neighbour entry, no IPv6 on ntb0, the barrier's TCP closed
+# a second before) that would publish them late.
+if [ "$HOST" = 1 ]; then
+	/extra/udp-gso -r 6100 7 30 > /tmp/batch &
+	receiver=$!
+	ntb_barrier 6005
+	wait $receiver && got=0 || got=1
+	ktap_result "link: the 7 frames before a dropped batch end arrived ($(cat /tmp/batch))" \
+		"$([ $got = 0 ] && [ "$(cat /tmp/batch)" = abcdefg ]; echo $?)"
+else
+	echo 1 > /proc/sys/net/ipv6/conf/ntb0/disable_ipv6
+	$IP neigh replace "$PEER" lladdr "$peer_mac" dev ntb0 nud permanent
+	ntb_barrier 6005
+	sleep 1
+	dropped=$(ntb_stat_sum '^q[0-9]+_tx_dropped$')
+	echo 1 > /sys/kernel/debug/ntbnet-ntb0/tx_drop
+	ktap_check "link: one UDP datagram of 8 segments" /extra/udp-gso "$PEER" 6100 1000 8
+	ktap_result "link: tx_drop dropped the batch's last frame" \
+		"$([ "$(cat /sys/kernel/debug/ntbnet-ntb0/tx_drop)" = 0 ] &&
+			[ $(($(ntb_stat_sum '^q[0-9]+_tx_dropped$') - dropped)) = 1 ]; echo $?)"
+fi
+# Host 0 listens: it sends nothing until host 1 has checked.
+ntb_barrier 6006
+if [ "$HOST" = 0 ]; then
+	$IP neigh del "$PEER" dev ntb0
+	echo 0 > /proc/sys/net/ipv6/conf/ntb0/disable_ipv6
+fi
 ntb_barrier 6004
 rx=$(ntb_stat_sum '^q[0-9]+_rx_packets$')
 bad=$(ntb_stat_sum '^q[0-9]+_bad_')
