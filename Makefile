@@ -11,6 +11,8 @@
 #   make debug        the VM platform on the debug kernel (KASAN, lockdep,
 #                     fault injection; selftests/config.debug) in build/debug/
 #   make test-debug   the VM tests marked `vm-kernels: debug` on it
+#   make test-debug-all [PATTERN=...]
+#                     every VM test on it, one at a time (hours; not in CI)
 #   make stress [STRESS=NAME]
 #                     long stress runs in VMs (selftests/stress/), not in CI
 #   make bench        ntbnet against ntb_netdev in VMs, and ntb_perf on the
@@ -45,7 +47,7 @@ RUST_SOURCES := $(shell find $(TOP)/src $(TOP)/net $(TOP)/hw -name '*.rs' -o -na
 SERVER_SOURCES := $(shell find $(TOP)/hw/ivshmem/server -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 HOSTILE_SOURCES := $(shell find $(TOP)/selftests/hostile -name '*.rs' -o -name Cargo.toml 2>/dev/null)
 
-.PHONY: all modules vm run test bench check clean distclean help hw-kernel-config dkms-source debug test-debug stress
+.PHONY: all modules vm run test bench check clean distclean help hw-kernel-config dkms-source debug test-debug test-debug-all stress
 
 ifeq ($(origin KDIR),undefined)
 # --- The VM platform: bootstrap, cached test kernel, then everything. -------
@@ -151,6 +153,11 @@ test: all debug
 test-debug: debug
 	@NTBNET_KERNELS=debug $(TOP)/selftests/run_tests.sh
 
+# The whole VM suite on the debug kernel, `vm-kernels:` lines ignored
+# (Documentation/testing.md, "The whole suite on the debug kernel").
+test-debug-all: debug
+	@NTBNET_KERNELS=debug NTBNET_DEBUG_ALL=1 $(TOP)/selftests/run_tests.sh $(PATTERN)
+
 # The benchmark runs on its own kernel, the test kernel without debug
 # options (selftests/config.bench), with the modules built for it in a copy
 # of the tree and perf and sockperf in its initramfs; then the same kernel
@@ -196,4 +203,4 @@ distclean: clean
 	@rm -rf $(TOP)/target
 
 help:
-	@sed -n '3,27p' $(TOP)/Makefile
+	@sed -n '3,29p' $(TOP)/Makefile

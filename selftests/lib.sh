@@ -49,6 +49,13 @@ ktap_finished() {
 	[ $KTAP_FAILED = 0 ]
 }
 
+# SLOWDOWN: how much slower than the test kernel this host's kernel runs
+# (vm.sh's NTBNET_VM_SLOWDOWN: 3 on the debug kernel, whose KASAN, lockdep
+# and kmemleak slow everything), for a test to scale a time limit that is
+# about the platform's speed, not about ntbnet's behaviour.
+SLOWDOWN=$(sed -n 's/.*ntbvm\.slowdown=\([0-9]*\).*/\1/p' /proc/cmdline)
+SLOWDOWN=${SLOWDOWN:-1}
+
 # wait_for SECONDS command args...: retry a command until it succeeds or
 # the time runs out; every wait in the tests has a limit.
 wait_for() {

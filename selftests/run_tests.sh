@@ -15,6 +15,8 @@
 #    `debug` run again on the debug kernel of build/debug/ (`make debug`),
 #    with their time limits tripled (KASAN and lockdep slow the VMs). A
 #    test without the line runs on `base` only.
+#    NTBNET_DEBUG_ALL=1 (`make test-debug-all`, not in CI: it takes hours)
+#    runs every VM test on the debug kernel, whatever its line says.
 #
 # A failing VM test runs once more (see "A VM test that fails runs once
 # more" in Documentation/testing.md).
@@ -103,6 +105,7 @@ for kernel in ${NTBNET_KERNELS:-base}; do
 		name=$(basename "$t" .sh)
 		[ -z "$pattern" ] || [[ $name == *$pattern* ]] || continue
 		kernels=$(sed -n 's/^# vm-kernels: *//p' "$t" | head -n 1)
+		[ "$kernel" = debug ] && [ "${NTBNET_DEBUG_ALL:-0}" = 1 ] && kernels=debug
 		[[ " ${kernels:-base} " == *" $kernel "* ]] || continue
 		args=$(sed -n 's/^# vm-args: *//p' "$t" | head -n 1)
 		# `# vm-files:` names more files for /extra, relative to selftests/.

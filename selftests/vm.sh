@@ -59,7 +59,9 @@
 #
 # Environment: NTBNET_BUILD, the directory with the kernel, initramfs and
 # server (default build/; build/debug/ for the debug kernel);
-# NTBNET_VM_SLOWDOWN, a factor for the time limit (default 1).
+# NTBNET_VM_SLOWDOWN, a factor for the time limit (default 1), which the
+# hosts see as SLOWDOWN (selftests/lib.sh; ntbvm.slowdown= on the kernel
+# command line) to scale their own time limits.
 #
 # Exit status: 0 when every host's script exited 0 within the time limit
 # and no console shows a kernel error (including any lockdep, UBSAN, KFENCE,
@@ -74,7 +76,7 @@ hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
 edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup= ntb=ivshmem host_peer=
 restarts=() pokes=() qlog_expect=()
 
-usage() { sed -n '4,62p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,64p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -242,7 +244,7 @@ start_host() {
 		-accel tcg,thread=multi -cpu max -smp "$cpus" -m "$mem" \
 		"${extra_dev[@]}" $(ntb_args "$i") \
 		-kernel "$build/bzImage" -initrd "$run/initrd.cpio.gz" \
-		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 oops=panic printk.time=1 ntbvm.host=$i ntbvm.hosts=$hosts ntbvm.boot=$boot no_timer_check rcupdate.rcu_cpu_stall_timeout=300 $append" \
+		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 oops=panic printk.time=1 ntbvm.host=$i ntbvm.hosts=$hosts ntbvm.boot=$boot ntbvm.slowdown=${NTBNET_VM_SLOWDOWN:-1} no_timer_check rcupdate.rcu_cpu_stall_timeout=300 $append" \
 		-serial file:"$run/host$i.console.$boot" -serial file:"$run/host$i.out" \
 		> "$run/host$i.qemu.log" 2>&1 &
 	pids+=($!)
