@@ -55,8 +55,11 @@ module! {
 
 /// Heartbeat period.
 const TICK_MS: u32 = 100;
-/// Ticks without a peer heartbeat after which the link goes down.
-const STALE_TICKS: u32 = 5;
+/// Ticks without a peer heartbeat after which the link goes down: the
+/// `peer_timeout_ms` parameter (500 by default) in ticks, within these.
+const STALE_TICKS_MIN: u32 = 2;
+/// See [`STALE_TICKS_MIN`].
+const STALE_TICKS_MAX: u32 = 600;
 /// At most this many link messages per [`LINK_LOG_INTERVAL_MS`].
 const LINK_LOG_BURST: u32 = 10;
 /// See [`LINK_LOG_BURST`].
@@ -69,6 +72,8 @@ struct LinkWatch {
     peer_session: AtomicU32,
     peer_heartbeat: AtomicU32,
     stale: AtomicU32,
+    /// Ticks without a heartbeat after which the peer is down.
+    stale_ticks: u32,
 }
 
 /// Everything the NTB operations, the interrupt handlers and the heartbeat
@@ -186,7 +191,7 @@ impl klib::kern::timer::TimerCallback for Shared {
         } else {
             w.stale.fetch_add(1, Ordering::Relaxed);
         }
-        let alive = session != 0 && w.stale.load(Ordering::Relaxed) < STALE_TICKS;
+        let alive = session != 0 && w.stale.load(Ordering::Relaxed) < w.stale_ticks;
         // A peer that came back with a new session is reported down once,
         // so that clients renegotiate.
         let up = self.link_enabled.load(Ordering::Acquire) && alive && enabled && !restarted;
@@ -590,6 +595,9 @@ impl pci::Driver for Driver {
             windows.push((off, len as usize), GFP_KERNEL)?;
         }
         let peer = 1 - port;
+        let stale_ticks = hw::module_peer_timeout_ms()
+            .div_ceil(TICK_MS)
+            .clamp(STALE_TICKS_MIN, STALE_TICKS_MAX);
         let shared = Arc::pin_init(
             try_pin_init!(Shared {
                 heartbeat <- Timer::new(),
@@ -609,7 +617,8 @@ impl pci::Driver for Driver {
                 watch: LinkWatch {
                     peer_session: AtomicU32::new(0),
                     peer_heartbeat: AtomicU32::new(0),
-                    stale: AtomicU32::new(STALE_TICKS),
+                    stale: AtomicU32::new(stale_ticks),
+                    stale_ticks,
                 },
                 db_status: AtomicU64::new(0),
                 db_mask: AtomicU64::new(0),

@@ -33,11 +33,12 @@ if [ "$HOST" = 0 ]; then
 	ktap_check "restart: traffic after reload here" pings
 	ktap_check "restart: link down when host1's VM dies" wait_for 120 carrier 0
 	# The driver logs how long the dead peer's heartbeat was still when it
-	# took the link down; the issue asks for less than a second.
+	# took the link down; the issue asks for less than a second (times
+	# SLOWDOWN: vm.sh scales ntb_hw_ivshmem.peer_timeout_ms with it).
 	silent=$(dmesg | sed -n 's/.*link down (peer silent for \([0-9]*\) ms).*/\1/p' | tail -n 1)
 	ktap_diag "restart: dead peer noticed after ${silent:-?} ms of silence"
-	ktap_result "restart: link down within 1 s of the peer's death" \
-		"$([ -n "$silent" ] && [ "$silent" -lt 1000 ]; echo $?)" "silent ${silent:-?} ms"
+	ktap_result "restart: link down within $SLOWDOWN s of the peer's death" \
+		"$([ -n "$silent" ] && [ "$silent" -lt $((1000 * SLOWDOWN)) ]; echo $?)" "silent ${silent:-?} ms"
 	ktap_check "restart: traffic after host1 rebooted" pings
 	# Let the rebooted host1 see traffic too before the link goes away.
 	sleep 10

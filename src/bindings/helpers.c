@@ -611,4 +611,11 @@ void ntbnet_trace_link(const struct net_device *dev, bool up, u32 queues,
 }
 #endif
 
+#ifndef NTBNET_IVSHMEM_PARAMS
+unsigned int ntbnet_param_peer_timeout_ms(void)
+{
+	return 0;
+}
+#endif
+
 #include "bindings_wrappers.c"

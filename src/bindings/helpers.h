@@ -99,6 +99,9 @@ bool ntbnet_allow_unsafe_msi_param(void);
 /* A module's `debug` message level parameter, where it has one
  * (net/ntbnet_helpers.c); -1 in the others. */
 int ntbnet_param_debug(void);
+/* ntb_hw_ivshmem's peer_timeout_ms parameter
+ * (hw/ivshmem/ntb_hw_ivshmem_helpers.c); 0 in the others. */
+unsigned int ntbnet_param_peer_timeout_ms(void);
 /* ntbnet's tracepoints (net/ntbnet_trace.h); no-ops in the other modules. */
 void ntbnet_trace_tx_publish(const struct net_device *dev, u16 queue, u32 prod,
 			     u32 frames, bool kick);

@@ -13,6 +13,14 @@ use kernel::types::Opaque;
 
 pub use crate::klib::ntb::WindowAlign;
 
+/// The module's `peer_timeout_ms` parameter, for a driver that watches its
+/// peer's heartbeat (the virtual NTB defines it in its C helper file,
+/// `ntbnet_param_peer_timeout_ms()`); 0 in modules without it.
+pub fn module_peer_timeout_ms() -> u32 {
+    // SAFETY: Reads a module parameter; no preconditions.
+    unsafe { bindings::ntbnet_param_peer_timeout_ms() }
+}
+
 /// What a peer writes to ring one doorbell bit (`ntb_peer_db_addr`).
 pub struct DbAddr {
     /// Bus address of the register.
