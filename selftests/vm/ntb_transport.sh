@@ -15,7 +15,7 @@ $IP link set "$dev" up
 carrier() { [ "$(cat /sys/class/net/$dev/carrier 2>/dev/null)" = 1 ]; }
 ktap_check "ntb_transport: $dev carrier" wait_for 60 carrier
 ktap_check "ntb_transport: peer answers" wait_for 60 ping -c 1 -W 1 $peer
-ktap_check "ntb_transport: ping, no loss" sh -c "ping -c 20 -i 0.2 $peer | tee /dev/stderr | grep -q ' 0% packet loss'"
+ktap_check "ntb_transport: ping, no loss" ping_no_loss $peer 20
 if [ "$HOST" = 0 ]; then
 	ktap_check "ntb_transport: iperf3 server" timeout 120 /usr/bin/iperf3 -s -1
 else
