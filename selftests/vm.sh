@@ -30,7 +30,8 @@
 #   --append ARGS   extra kernel command-line arguments (repeatable)
 #   --restart N@T   kill host N (SIGKILL, as a crash) T seconds after it
 #                   started and boot it again with the same peer ID; the
-#                   script sees BOOT=1 on the second boot (BOOT=0 first).
+#                   script sees BOOT=K on its K-th restart (BOOT=0 first),
+#                   and each boot's console is kept (hostN.console.K).
 #                   Only the last boot's exit status counts. Repeatable.
 #                   With T of the form /TEXT, the kill comes once the host's
 #                   output has a line TEXT (no blanks; independent of load).
@@ -74,9 +75,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTBNET_BUILD:-$top/build}
 hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
 edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup= ntb=ivshmem host_peer=
-restarts=() pokes=() qlog_expect=()
+restarts=() pokes=() qlog_expect=() boots=()
 
-usage() { sed -n '4,64p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,65p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -304,12 +305,16 @@ for r in $(printf '%s\n' "${restarts[@]}" | sort -t@ -k2 -n); do
 		while [ $SECONDS -lt $((started[n] + t)) ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
 	fi
 	echo "vm.sh: killing host$n (--restart $r)" >&2
+	lefts=$(grep -c "peer $n left" "$run/server.log" || true)
 	kill -KILL "${qpids[$n]}" 2>/dev/null || true
 	wait "${qpids[$n]}" 2>/dev/null || true
 	cat "$run/host$n.out" >> "$run/host$n.out.killed"
+	# The server has seen this boot go before the next one connects.
 	[ "$ntb" = switchtec ] ||
-		until grep -q "peer $n left" "$run/server.log" || [ $SECONDS -ge $deadline ]; do sleep 0.05; done
-	start_host "$n" 1
+		until [ "$(grep -c "peer $n left" "$run/server.log")" -gt "$lefts" ] ||
+			[ $SECONDS -ge $deadline ]; do sleep 0.05; done
+	boots[n]=$((${boots[n]:-0} + 1))
+	start_host "$n" "${boots[n]}"
 	started[$n]=$SECONDS
 done
 
