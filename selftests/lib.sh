@@ -69,8 +69,8 @@ wait_for() {
 	done
 }
 
-# ping_no_loss PEER [COUNT]: COUNT (default 10) pings 0.2 s apart, and
-# every one answered, as the kernel counts them: the echo requests this
+# ping_no_loss PEER [COUNT [SIZE]]: COUNT (default 10) pings of SIZE bytes
+# (default 56) 0.2 s apart, and every one answered, as the kernel counts them: the echo requests this
 # host sent and the echo replies it received (OutEchos, InEchoReps of
 # /proc/net/snmp). Not busybox ping's own count: its raw socket has a
 # 14 KiB receive buffer (SO_RCVBUF 2 * 56 + 7 KiB, doubled), and a single
@@ -78,7 +78,8 @@ wait_for() {
 # peer pings too, the peer's echo request can sit unread in the socket
 # when our reply comes in, and raw_v4_input() drops the reply there
 # (/proc/net/raw drops, no tracepoint): ping reports it lost although the
-# link delivered it. Replies to earlier pings are let in first (a second
+# link delivered it; and ping waits for the last reply only 2 RTTs (at
+# least 1 s), less than a TCG VM stalls at load. Replies to earlier pings are let in first (a second
 # without one); the replies of this round may come up to 10 s late. On
 # failure, prints ping's output.
 icmp_stat() {
@@ -94,10 +95,10 @@ icmp_quiet() {
 }
 icmp_answered() { [ $(($(icmp_stat InEchoReps) - $2)) -ge $(($(icmp_stat OutEchos) - $1)) ]; }
 ping_no_loss() {
-	local n=${2:-10} out0 in0 out in
+	local n=${2:-10} size=${3:-56} out0 in0 out in
 	wait_for 10 icmp_quiet
 	out0=$(icmp_stat OutEchos) in0=$(icmp_stat InEchoReps)
-	ping -c "$n" -i 0.2 "$1" > /tmp/ping_no_loss.txt 2>&1
+	ping -c "$n" -i 0.2 -s "$size" "$1" > /tmp/ping_no_loss.txt 2>&1
 	wait_for 10 icmp_answered "$out0" "$in0"
 	out=$(($(icmp_stat OutEchos) - out0)) in=$(($(icmp_stat InEchoReps) - in0))
 	echo "ping $1: $out echo requests sent, $in replies received (kernel counters);" \

@@ -58,7 +58,7 @@ wait_for 20 ping -c 1 -W 1 "$PEER"
 # percpu Q: queue Q's interrupt counts, one per CPU.
 percpu() { awk -v n="ntb0-q$1" 'NR == 1 { c = NF; next } $NF == n { s = ""; for (i = 2; i <= c + 1; i++) s = s " " $i; print s }' /proc/interrupts; }
 for q in $(seq 0 $((n - 1))); do eval "before$q=\"$(percpu $q)\""; done
-ktap_check "channels: ping, no loss" sh -c "ping -c 10 -i 0.2 $PEER | grep -q ' 0% packet loss'"
+ktap_check "channels: ping, no loss" ping_no_loss "$PEER" 10
 # Each queue's interrupts came on a CPU that transmit steering gives the
 # queue (xps_cpus), and its affinity hint is one of them: a flow is sent,
 # completed and received on one CPU.

@@ -19,13 +19,11 @@ ntb_barrier 6301
 $IP link set ntb0 mtu 9000
 ntb_barrier 6302
 wait_for 20 ping -c 1 -W 1 -s 8972 "$PEER"
-ktap_check "mtu: 9000, 8972-byte ping" sh -c \
-	"ping -c 5 -i 0.2 -s 8972 $PEER | grep -q ' 0% packet loss'"
+ktap_check "mtu: 9000, 8972-byte ping" ping_no_loss "$PEER" 5 8972
 $IP link set ntb0 mtu 65521
 ntb_barrier 6303
 wait_for 20 ping -c 1 -W 1 -s 65493 "$PEER"
-ktap_check "mtu: 65521, 65493-byte ping" sh -c \
-	"ping -c 5 -i 0.2 -s 65493 $PEER | grep -q ' 0% packet loss'"
+ktap_check "mtu: 65521, 65493-byte ping" ping_no_loss "$PEER" 5 65493
 ntb_barrier 6304
 
 # A 24 s stream from host 1 to host 0; both hosts walk the MTU meanwhile.
@@ -48,7 +46,7 @@ grep -E 'sender|receiver' /tmp/iperf.log | sed 's/^/# /'
 ktap_result "mtu: TCP stream survived" $rc
 ntb_barrier 6305
 wait_for 20 ping -c 1 -W 1 "$PEER"
-ktap_check "mtu: ping after the walk, no loss" sh -c "ping -c 10 -i 0.2 $PEER | grep -q ' 0% packet loss'"
+ktap_check "mtu: ping after the walk, no loss" ping_no_loss "$PEER" 10
 ntb_barrier 6306
 
 bad=$(ntb_stat_sum '^q[0-9]+_bad_')
