@@ -7,6 +7,7 @@
  */
 #include "bindings_helper.h"
 #include <linux/switchtec.h>
+#include <linux/uaccess.h>
 
 /* ntb_register_client() is a macro that passes THIS_MODULE. */
 int ntbnet_ntb_register_client(struct ntb_client *client)
@@ -41,6 +42,27 @@ unsigned long ntbnet_jiffies(void)
 noinline void ntbnet_copy_from_shared(void *dst, const void *src, size_t n)
 {
 	memcpy(dst, src, n);
+}
+
+/*
+ * A copy into a write-combining mapping (an NTB's outbound memory window,
+ * src/io/mmio.rs). On x86-64 with non-temporal stores, 64 bytes a loop, as
+ * ntb_transport's ntb_memcpy_tx() does (such a mapping is memory-like
+ * there); memcpy_toio() would move 4 bytes per `rep movsl` step. Like
+ * every store through a write-combining mapping, ordered before later
+ * stores only by wmb() (sfence), which the ring protocol issues before it
+ * publishes. Elsewhere memcpy_toio().
+ */
+void ntbnet_memcpy_to_wc(void __iomem *dst, const void *src, size_t n)
+{
+#ifdef copy_to_nontemporal
+	/* Its count is 32 bits wide; a window copy is at most a frame. */
+	if (likely(n <= INT_MAX)) {
+		copy_to_nontemporal((__force void *)dst, src, n);
+		return;
+	}
+#endif
+	memcpy_toio(dst, src, n);
 }
 
 /* page_to_phys() is a macro on x86. */

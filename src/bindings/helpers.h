@@ -25,6 +25,7 @@ void ntbnet_timer_setup(struct timer_list *timer,
 unsigned long ntbnet_jiffies(void);
 phys_addr_t ntbnet_page_to_phys(struct page *page);
 void ntbnet_copy_from_shared(void *dst, const void *src, size_t n);
+void ntbnet_memcpy_to_wc(void __iomem *dst, const void *src, size_t n);
 int ntbnet_dma_direct_map_sg(struct scatterlist *sgl, int nents);
 
 void ntbnet_mb(void);

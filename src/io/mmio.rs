@@ -97,9 +97,15 @@ impl<const WC: bool> Io for IoMem<WC> {
 
     fn try_write_bytes(&self, src: &[u8], offset: usize) -> Result {
         let p = self.at(offset, src.len(), 1)?;
-        // SAFETY: The destination range is inside the mapping; `src` is a
-        // valid slice.
-        unsafe { bindings::memcpy_toio(p.cast(), src.as_ptr().cast(), src.len()) };
+        if WC {
+            // SAFETY: The destination range is inside the mapping, which is
+            // write-combining (type invariant); `src` is a valid slice.
+            unsafe { bindings::ntbnet_memcpy_to_wc(p.cast(), src.as_ptr().cast(), src.len()) };
+        } else {
+            // SAFETY: The destination range is inside the mapping; `src` is
+            // a valid slice.
+            unsafe { bindings::memcpy_toio(p.cast(), src.as_ptr().cast(), src.len()) };
+        }
         Ok(())
     }
 }
