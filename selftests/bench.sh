@@ -61,8 +61,10 @@ if [ "$quick" = 1 ]; then
 	conf="T=1 WARM=1 SAMPLE_START=1.4 SAMPLE_LEN=0.7 UDP_T=1 UDP_PROBES=3 PINGS=200 RR_T=1"
 	limit=$((200 + rounds * 200))
 else
-	conf="T=5 WARM=1 SAMPLE_START=2 SAMPLE_LEN=3 UDP_T=3 UDP_PROBES=5 PINGS=1000 RR_T=3"
-	limit=$((200 + rounds * 330))
+	# Profiles sample 6 s: at 3 s a loaded machine left a few hundred busy
+	# samples per profile, too few to rank anything.
+	conf="T=5 WARM=1 SAMPLE_START=2 SAMPLE_LEN=3 PROF_LEN=6 UDP_T=3 UDP_PROBES=5 PINGS=1000 RR_T=3"
+	limit=$((200 + rounds * 330 + 120 * profile))
 fi
 # shellcheck disable=SC2086 # a list of settings
 printf '%s\n' $conf "ROUNDS=$rounds" "MTU=$mtu" "UDP_LEN=$udp_len" "PROFILE=$profile" PROF_HZ=499 PERF_ORDER=26 SETTLE=4 RETRY_LIMIT=120 LOAD_LIMIT=150 \

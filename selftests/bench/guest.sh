@@ -566,20 +566,25 @@ tcpz() {
 }
 
 # Profiles: one more 1-stream and 4-stream run (reverse, as measured) in the
-# first round, with perf recording every CPU of both hosts for SAMPLE_LEN
-# seconds inside it; the figures of these runs are not used.
+# first round, with perf recording every CPU of both hosts for PROF_LEN
+# seconds inside it (the run longer by what PROF_LEN adds to SAMPLE_LEN);
+# the figures of these runs are not used.
 profile() {
 	[ "$R" = 1 ] && [ "$PROFILE" = 1 ] || return 0
 	for w in tcp1 tcp4; do
 		STEP="$DRV round $R: profile $w"
 		p=1
 		[ $w = tcp1 ] || p=4
+		pt=$T pl=$SAMPLE_LEN
+		if [ -n "${PROF_LEN:-}" ]; then
+			pt=$((T + PROF_LEN - SAMPLE_LEN)) pl=$PROF_LEN
+		fi
 		prof_run() {
-			iperf /tmp/prof -O "$WARM" -t "$T" -P "$p" &
+			iperf /tmp/prof -O "$WARM" -t "$pt" -P "$p" &
 			pid=$!
 			sleep "$SAMPLE_START"
-			prof_start "$DRV.$w" "$SAMPLE_LEN"
-			side perf "$DRV.$w" "$SAMPLE_LEN" > /dev/null
+			prof_start "$DRV.$w" "$pl"
+			side perf "$DRV.$w" "$pl" > /dev/null
 			wait $pid
 		}
 		attempt "iperf3 -P $p (profiled)" prof_run
