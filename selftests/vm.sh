@@ -54,6 +54,13 @@
 #                   line matching the extended regular expression ERE (what
 #                   a device model reports, e.g. the Switchtec model's
 #                   failed peer accesses). Repeatable.
+#   --allow-warn ERE
+#                   a kernel WARNING whose "WARNING: ... at FILE:LINE FUNC"
+#                   line matches ERE (spaces written as `.` in vm-args), up
+#                   to its "---[ end trace" line, does not fail the run: a
+#                   known WARN of the kernel's own code, not of the modules
+#                   (fault injection makes some). It is still printed, as
+#                   "vm.sh: hostN: allowed kernel warning". Repeatable.
 #   --no-console-check
 #                   do not fail on BUG:/WARNING:/Call Trace: in the consoles
 #   -q              print only the summary, not the hosts' output
@@ -75,9 +82,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTBNET_BUILD:-$top/build}
 hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
 edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup= ntb=ivshmem host_peer=
-restarts=() pokes=() qlog_expect=() boots=()
+restarts=() pokes=() qlog_expect=() boots=() warn_allow=()
 
-usage() { sed -n '4,65p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,72p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -99,6 +106,7 @@ while [ $# -gt 0 ]; do
 	--shm-poke) pokes+=("$2"); shm_file=1; shift 2 ;;
 	--host-peer) host_peer=$2; shift 2 ;;
 	--expect-qemu-log) qlog_expect+=("$2"); shift 2 ;;
+	--allow-warn) warn_allow+=("$2"); shift 2 ;;
 	--no-console-check) console_check=0; shift ;;
 	-q) quiet=1; shift ;;
 	-h|--help) usage 0 ;;
@@ -355,10 +363,19 @@ for ((i = 0; i < hosts; i++)); do
 		echo "vm.sh: host$i script exited $rc" >&2
 		status=1
 	fi
+	# The console without the splats of --allow-warn's warnings.
+	checked=$run/host$i.checked-console
+	cp "$run/host$i.console" "$checked"
+	for ere in "${warn_allow[@]}"; do
+		grep -E "WARNING: .*$ere" "$checked" | sed "s/^/vm.sh: host$i: allowed kernel warning: /" >&2 || true
+		awk -v ere="WARNING: .*$ere" 'skip && /---\[ end trace/ { skip = 0; next }
+			!skip && $0 ~ ere { skip = 1 } !skip' "$checked" > "$checked.new"
+		mv "$checked.new" "$checked"
+	done
 	if [ $console_check = 1 ] &&
-		grep -nE "$kernel_errors" "$run/host$i.console" > "$run/host$i.errors"; then
+		grep -nE "$kernel_errors" "$checked" > "$run/host$i.errors"; then
 		echo "vm.sh: host$i console shows kernel errors:" >&2
-		grep -B2 -A30 -m1 -E "$kernel_errors" "$run/host$i.console" |
+		grep -B2 -A30 -m1 -E "$kernel_errors" "$checked" |
 			sed "s/^/host$i console| /" >&2
 		status=1
 	fi
