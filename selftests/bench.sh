@@ -257,7 +257,7 @@ esac
 	echo
 	echo "- date: $date"
 	echo "- command: \`$cmd\` (commit $commit)"
-	echo "- platform: two QEMU TCG guests (\`-accel tcg,thread=multi -cpu max -M q35\`), 2 vCPUs and 1024 MiB each, virtual NTB ntb_hw_ivshmem on 64 MiB of shared memory, 8 doorbell vectors; host: $(nproc) cores, load average $load_start at the start, $load_end at the end"
+	echo "- platform: two QEMU TCG guests (\`-accel tcg,thread=multi -cpu max,la57=off -M q35\`), 2 vCPUs and 1024 MiB each, virtual NTB ntb_hw_ivshmem on 64 MiB of shared memory, 8 doorbell vectors; host: $(nproc) cores, load average $load_start at the start, $load_end at the end"
 	echo "- MTU: $mtu_note; $rounds rounds, drivers alternating (ntb_netdev, then ntbnet, in each round)"
 	echo "- took: ${took}s"
 	echo
