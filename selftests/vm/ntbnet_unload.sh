@@ -50,6 +50,11 @@ if [ "$HOST" = 0 ]; then
 	# the NTB link down; ntbnet's carrier follows at its link event. (On
 	# the Switchtec model the switch takes the link down when the peer's
 	# QEMU goes, switchtec_restart measures that; here, ntbnet's part.)
+	# ntbnet's own peer timeout (1 s) can take the carrier down before the
+	# virtual NTB logs its link down (1.5 s on the debug kernel): wait for
+	# that line too.
+	hw_down() { dmesg | grep -q 'ntb_hw_ivshmem: .*link down (peer silent for'; }
+	[ "$NTB_HW" = switchtec ] || wait_for $((10 * SLOWDOWN)) hw_down || true
 	if [ "$NTB_HW" = switchtec ]; then
 		hw=$(dmesg | sed -n 's/^\[ *\([0-9.]*\)\] switchtec switchtec0: ntb link down.*/\1 0/p' | tail -n 1)
 	else
