@@ -3,6 +3,10 @@
 #
 # run_tests.sh [PATTERN]: the project's test suite, run by `make test`.
 #
+# PATTERN selects the tests whose name contains it (a shell glob); a
+# leading `^` anchors it at the name's start and a trailing `$` at its end,
+# so `^ntb_tool$` is ntb_tool alone, not switchtec_ntb_tool too.
+#
 # 1. Host unit tests (cargo test over the workspace), one KTAP line each.
 # 2. Host script tests: every selftests/host/*.sh (or those matching
 #    PATTERN), run on this machine (hardware kernel config, DKMS); their
@@ -27,6 +31,15 @@ set -uo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 pattern=${1:-}
+# selected NAME: whether PATTERN (above) selects the test NAME.
+selected() {
+	local p=$pattern head='*' tail='*'
+	[ -n "$p" ] || return 0
+	[[ $p != ^* ]] || { p=${p#^}; head=; }
+	[[ $p != *\$ ]] || { p=${p%\$}; tail=; }
+	# shellcheck disable=SC2053 # PATTERN is a glob by design.
+	[[ $1 == $head$p$tail ]]
+}
 # NTBNET_SUITE=stress (`make stress`): the VM scripts of selftests/stress/
 # instead of the host tests and selftests/vm/.
 suite=${NTBNET_SUITE:-vm}
@@ -47,7 +60,7 @@ record() {
 }
 
 # --- Host unit tests --------------------------------------------------------
-if [ "$suite" = vm ] && { [ -z "$pattern" ] || [[ cargo == *$pattern* ]]; }; then
+if [ "$suite" = vm ] && selected cargo; then
 	if (cd "$top" && timeout 1200 cargo test --workspace --locked --quiet -- --format pretty --test-threads 2) \
 		> "$logs/cargo.log" 2>&1; then
 		cargo_rc=0
@@ -75,7 +88,7 @@ for t in "$top"/selftests/host/*.sh; do
 	[ "$suite" = vm ] || break
 	name=$(basename "$t" .sh)
 	[ "$name" != lib ] || continue
-	[ -z "$pattern" ] || [[ $name == *$pattern* ]] || continue
+	selected "$name" || continue
 	timeout 900 "$t" > "$logs/$name.log" 2>&1
 	rc=$?
 	sed 's/^/# /' "$logs/$name.log"
@@ -103,7 +116,7 @@ for kernel in ${NTBNET_KERNELS:-base}; do
 	fi
 	for t in "$top/selftests/${suite%-only}"/*.sh; do
 		name=$(basename "$t" .sh)
-		[ -z "$pattern" ] || [[ $name == *$pattern* ]] || continue
+		selected "$name" || continue
 		kernels=$(sed -n 's/^# vm-kernels: *//p' "$t" | head -n 1)
 		[ "$kernel" = debug ] && [ "${NTBNET_DEBUG_ALL:-0}" = 1 ] && kernels=debug
 		[[ " ${kernels:-base} " == *" $kernel "* ]] || continue
