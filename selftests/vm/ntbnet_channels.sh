@@ -7,7 +7,7 @@
 # streams flow; the link renegotiates (fewer queues on either side win),
 # traffic goes on, limits are enforced.
 . /extra/lib.sh
-ktap_plan 14
+ktap_plan 15
 
 ktap_check "channels: ntb0 up" ntb_up
 ktap_check "channels: carrier" wait_for 30 ntb_carrier
@@ -57,8 +57,19 @@ ktap_result "channels: ring size agreed ($ring)" "$([ "$ring" = 256 ] || [ "$rin
 wait_for 20 ping -c 1 -W 1 "$PEER"
 # percpu Q: queue Q's interrupt counts, one per CPU.
 percpu() { awk -v n="ntb0-q$1" 'NR == 1 { c = NF; next } $NF == n { s = ""; for (i = 2; i <= c + 1; i++) s = s " " $i; print s }' /proc/interrupts; }
+# unused_irqs N: the interrupts so far of the queues from N on.
+unused_irqs() {
+	awk -v n="$1" 'NR == 1 { c = NF; next } $NF ~ /^ntb0-q[0-9]+$/ && substr($NF, 7) + 0 >= n { for (i = 2; i <= c + 1; i++) s += $i } END { print s + 0 }' /proc/interrupts
+}
 for q in $(seq 0 $((n - 1))); do eval "before$q=\"$(percpu $q)\""; done
+unused_before=$(unused_irqs "$n")
 ktap_check "channels: ping, no loss" ping_no_loss "$PEER" 10
+# The queue interrupts stay one per queue the interface can have across
+# the changes, and no handler runs for a queue the link does not use.
+unused=$(($(unused_irqs "$n") - unused_before))
+irqs=$(grep -c ' ntb0-q[0-9]*$' /proc/interrupts)
+ktap_result "channels: $irqs queue interrupts for $max queues, none of a queue not in use ($unused on queues $n-$((max - 1)))" \
+	"$([ "$irqs" = "$max" ] && [ "$unused" = 0 ]; echo $?)"
 # Each queue's interrupts came on a CPU that transmit steering gives the
 # queue (xps_cpus), and its affinity hint is one of them: a flow is sent,
 # completed and received on one CPU.

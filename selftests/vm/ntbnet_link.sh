@@ -12,7 +12,7 @@
 # Switchtec model.
 . /extra/lib.sh
 # Host 0 has one result more (the batch's sender).
-ktap_plan $((HOST == 0 ? 22 : 21))
+ktap_plan $((HOST == 0 ? 23 : 22))
 
 # The kernel's ntb_transport goes first and leaves its doorbells masked:
 # ntbnet's interrupts must work anyway.
@@ -20,10 +20,26 @@ modprobe -a $NTB_HW_MODULES ntb_transport ntb_netdev && rmmod ntb_netdev ntb_tra
 ktap_check "link: modprobe, ntb0 up" ntb_up
 ktap_check "link: carrier" wait_for 30 ntb_carrier
 ktap_check "link: ethtool -i names ntbnet" sh -c "$ETHTOOL -i ntb0 | grep -q '^driver: ntbnet'"
-ktap_check "link: sysfs parent is the NTB device" sh -c \
-	"[ \"\$(basename \$(readlink -f /sys/class/net/ntb0/device/subsystem))\" = ntb ]"
+# The interface's sysfs device is the NTB device (on the ntb bus, named
+# after its PCI function), bound to ntbnet, whose parent is the PCI
+# function that ethtool -i names: what udev and other tools find a
+# network interface's device and driver by.
+dev=$(readlink -f /sys/class/net/ntb0/device)
+drv=$(basename "$(readlink -f /sys/class/net/ntb0/device/driver)")
+bus=$($ETHTOOL -i ntb0 | sed -n 's/^bus-info: //p')
+ktap_result "link: sysfs device ${dev##*/} (bus $(basename "$(readlink -f "$dev/subsystem")"), driver $drv) under ${dev%/*}, ethtool -i bus-info '$bus'" \
+	"$([ -n "$bus" ] && [ "$(basename "$(readlink -f "$dev/subsystem")")" = ntb ] && [ "$drv" = ntbnet ] &&
+		[ "$(basename "${dev%/*}")" = "$bus" ] && [ "${dev##*/}" = "$bus" ]; echo $?)"
+# One queue interrupt per queue the interface can have (ethtool -l's
+# maximum), ntb0-q0 up; with the virtual NTB's doorbells, no more than it
+# has doorbell vectors (more would share them, and a doorbell would run the
+# handler of a queue that is not in use too).
+max=$($ETHTOOL -l ntb0 | awk '/^Combined:/ { print $2; exit }')
 irqs=$(grep -c ' ntb0-q[0-9]*$' /proc/interrupts)
-ktap_result "link: $irqs queue interrupts ntb0-q<N> in /proc/interrupts" "$([ "$irqs" -ge 1 ]; echo $?)"
+names=$(awk -v max="$max" '$NF ~ /^ntb0-q[0-9]+$/ { q = substr($NF, 7) + 0; if (q >= max || seen[q]++) bad++ } END { print bad + 0 }' /proc/interrupts)
+vectors=$(awk '$NF ~ /^ntb-ivshmem[0-9]+-db[0-9]+$/ { n++ } END { print n + 0 }' /proc/interrupts)
+ktap_result "link: $irqs queue interrupts ntb0-q<N> for $max queues ($names misnamed), $vectors virtual NTB doorbell vectors" \
+	"$([ "$irqs" = "$max" ] && [ "$names" = 0 ] && { [ "$NTB_HW" != ivshmem ] || [ "$irqs" -le "$vectors" ]; }; echo $?)"
 mac=$(cat /sys/class/net/ntb0/address)
 # The last byte is the port number (on Switchtec the partition: host N's
 # is N in the model).
@@ -31,9 +47,17 @@ ktap_result "link: locally administered MAC $mac" "$(case $mac in 02:*:0$HOST) e
 ktap_check "ping: peer answers" wait_for 30 ping -c 1 -W 1 "$PEER"
 peer_mac=$($IP neigh show "$PEER" | sed -n 's/.* lladdr \([0-9a-f:]*\).*/\1/p')
 ktap_result "link: the peer's MAC $peer_mac is another" "$([ -n "$peer_mac" ] && [ "$peer_mac" != "$mac" ]; echo $?)"
+# unused_irqs N: the interrupts so far of the queues from N on.
+unused_irqs() {
+	awk -v n="$1" 'NR == 1 { c = NF; next } $NF ~ /^ntb0-q[0-9]+$/ && substr($NF, 7) + 0 >= n { for (i = 2; i <= c + 1; i++) s += $i } END { print s + 0 }' /proc/interrupts
+}
+used=$(ls -d /sys/class/net/ntb0/queues/tx-* | wc -l)
 db_before=$(ntb_db_vector_irqs)
+unused_before=$(unused_irqs "$used")
 ktap_check "ping: 20 pings, no loss" ping_no_loss "$PEER" 20
 db_irqs=$(($(ntb_db_vector_irqs) - db_before))
+unused=$(($(unused_irqs "$used") - unused_before))
+ktap_result "link: no interrupt of a queue not in use ($unused on queues $used-$((max - 1)))" "$([ "$unused" = 0 ]; echo $?)"
 # The virtual NTB has no spare window for MSI: its queue interrupts come
 # from the doorbell backend. On the Switchtec model with the MSI backend,
 # the switch's one doorbell vector carries none of them.
