@@ -10,7 +10,10 @@
 #    ntb_perf as the link limit, all in one two-host boot on the model:
 #    selftests/bench/guest.sh with DRIVERS="ntb_netdev ntb_netdev_msi
 #    ntbnet", BENCH_ROUNDS rounds (default 3), the same workloads as
-#    bench.sh (profiles off). Prints a Markdown table of the medians
+#    bench.sh, with the same profiles (BENCH_PROFILE=1, the default: one
+#    more profiled TCP 1- and 4-stream run per driver in round 1; plots,
+#    flame graphs and the profiles' costs by selftests/bench/report.sh, in
+#    build/bench-switchtec/plots and profile). Prints a Markdown table of the medians
 #    (min-max) and, per figure,
 #      bench: switchtec METRIC ntbnet=<x> ntb_netdev=<x> ntb_netdev_msi=<x> ratio=<x> ratio_msi=<x>
 #      bench: switchtec link_limit ntb_perf=<Mbit/s>
@@ -35,9 +38,11 @@ out=$top/build/bench-switchtec
 rounds=${BENCH_ROUNDS:-3}
 quick=${BENCH_QUICK:-0}
 fastpath=${BENCH_FASTPATH:-1}
+profile=${BENCH_PROFILE:-1}
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_ROUNDS=$rounds: a positive number" >&2; exit 1; }
 [[ $quick =~ ^[01]$ ]] || { echo "bench: BENCH_QUICK=$quick: 0 or 1" >&2; exit 1; }
 [[ $fastpath =~ ^[01]$ ]] || { echo "bench: BENCH_FASTPATH=$fastpath: 0 or 1" >&2; exit 1; }
+[[ $profile =~ ^[01]$ ]] || { echo "bench: BENCH_PROFILE=$profile: 0 or 1" >&2; exit 1; }
 rm -rf "$out" && mkdir -p "$out"
 
 # --- 1. ntbnet against ntb_netdev, use_msi=0 and 1, one boot -----------------
@@ -49,8 +54,10 @@ else
 	conf="T=5 WARM=1 SAMPLE_START=2 SAMPLE_LEN=3 UDP_T=3 UDP_PROBES=5 PINGS=1000 RR_T=3"
 	limit=$((300 + rounds * 600))
 fi
+# A profiled 1- and 4-stream run per driver (bench.sh: 120 s for two drivers).
+limit=$((limit + 180 * profile))
 # shellcheck disable=SC2086 # a list of settings
-printf '%s\n' $conf "ROUNDS=$rounds" "MTU=" "UDP_LEN=1400" "PROFILE=0" PROF_HZ=499 PERF_ORDER=26 SETTLE=4 \
+printf '%s\n' $conf "ROUNDS=$rounds" "MTU=" "UDP_LEN=1400" "PROFILE=$profile" PROF_HZ=499 PERF_ORDER=26 SETTLE=4 \
 	RETRY_LIMIT=120 LOAD_LIMIT=150 "WORK_LIMIT=$((limit - 60))" "DRIVERS=\"$drivers\"" > "$out/bench.conf"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 start=$SECONDS
@@ -71,7 +78,7 @@ show() {
 		[ -f "$f" ] || continue
 		n=$(wc -l < "$f")
 		[ "$n" -gt "${shown[$i]}" ] || continue
-		sed -n "$((shown[$i] + 1)),${n}p" "$f" | tr -d '\r' | grep -E '^(# |bench)' | sed "s/^/host$i| /" || true
+		sed -n "$((shown[$i] + 1)),${n}p" "$f" | tr -d '\r' | grep -E '^(# |bench)' | grep -v '^bench-prof' | sed "s/^/host$i| /" || true
 		shown[$i]=$n
 	done
 }
@@ -170,6 +177,20 @@ diags=$(cat "$out"/run/host[01].out 2>/dev/null | tr -d '\r' | grep 'diagnostic:
 	[ -z "$diags" ] || { echo "Diagnostics:"; echo; sed 's/^/    /' <<< "$diags"; echo; }
 	printf '%s\n' "${lines[@]}"
 } > "$out/results.md"
+# Plots, and with profiles their flame graphs and costs (as bench.sh).
+"$top/selftests/bench/report.sh" "$out" || echo "bench: switchtec: the report (plots, profiles) failed" >&2
+if [ -s "$out/profile/summary.md" ]; then
+	{
+		echo
+		echo "## Profiles (round 1; flame graphs in profile/*.svg)"
+		echo
+		echo "Busy samples by cost centre, every profile side by side (hostN: host0 sends, host1 receives):"
+		echo
+		cat "$out/profile/summary.md"
+		echo
+		cat "$out/profile/top.md"
+	} >> "$out/results.md"
+fi
 echo
 echo "$table"
 echo
