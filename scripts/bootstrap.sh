@@ -38,6 +38,7 @@ declare -A pkgs=(
 	[/usr/bin/setsid]=util-linux
 	[/usr/sbin/depmod]=kmod
 	[/usr/src/linux-source-6.12.tar.xz]=linux-source-6.12
+	[/usr/bin/patch]=patch # build-kernel.sh: selftests/patches.VARIANT
 	[/usr/sbin/dkms]=dkms
 	# The project's QEMU (scripts/build-qemu.sh: the Switchtec model).
 	[/usr/bin/dpkg-source]=dpkg-dev

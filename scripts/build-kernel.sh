@@ -15,6 +15,16 @@
 # a variant selftests/config.NAME (for example `debug`). The key hashes the
 # sorted option lines, not the files, so moving an option between fragments
 # or editing comments does not rebuild anything.
+#
+# Kernel patches: a variant may carry fixes to the kernel's own code in
+# selftests/patches.NAME/*.patch (`git format-patch` files, for now only
+# `debug`: see Documentation/testing.md, "The debug kernel"). They are
+# applied in name order with `patch -p1 --forward` to a patched copy of the
+# source, $cache/src-VERSION-pHASH (hard links to the pristine tree; GNU
+# patch writes each patched file anew, which breaks the link, and this is
+# checked), never to the pristine tree, which the other kernels build from.
+# HASH covers each patch's diff, not its commit message, and joins that
+# variant's key; a variant without patches keeps the key it always had.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,6 +60,23 @@ options() {
 	     END { for (n in o) print o[n] }' "${fragments[@]}" | sort
 }
 
+patches=()
+if [ -n "$variant" ] && [ -d "$top/selftests/patches.$variant" ]; then
+	while IFS= read -r -d '' p; do patches+=("$p"); done < <(
+		find "$top/selftests/patches.$variant" -maxdepth 1 -name '*.patch' -print0 | LC_ALL=C sort -z)
+fi
+# What a patch changes: its lines from the first `diff --git` up to the
+# signature separator (`-- `) that git format-patch ends it with, so that
+# rewording a commit message or a note does not rebuild the kernel.
+patch_body() { awk '/^diff --git / { d = 1 } d && /^-- $/ { exit } d' "$1"; }
+phash=
+if [ ${#patches[@]} -gt 0 ]; then
+	for p in "${patches[@]}"; do
+		[ -n "$(patch_body "$p")" ] || die "${p#$top/} has no diff (step: kernel patches)"
+	done
+	phash=$(for p in "${patches[@]}"; do patch_body "$p"; done | sha256sum | cut -c1-12)
+fi
+
 [ -f "$tarball" ] || die "$tarball missing: run scripts/bootstrap.sh (step: kernel source)"
 srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12 2>/dev/null || stat -c %Y "$tarball")
 key=$( {
@@ -59,9 +86,11 @@ key=$( {
 	rustc --version
 	clang --version | head -n1
 	bindgen --version
+	[ -z "$phash" ] || echo "patches $phash"
 } | sha256sum | cut -c1-12)
 kdir=$cache/kernel-${variant:+$variant-}$srcver-$key
-src=$cache/src-$srcver
+pristine=$cache/src-$srcver
+src=$pristine${phash:+-p$phash}
 
 if [ -f "$kdir/.ntbnet-built" ]; then
 	echo "$kdir"
@@ -77,12 +106,35 @@ if [ -f "$kdir/.ntbnet-built" ]; then
 	exit 0
 fi
 
-if [ ! -f "$src/.ntbnet-extracted" ]; then
-	log "extracting $tarball into $src"
-	rm -rf "$src" && mkdir -p "$src"
-	tar -xJf "$tarball" -C "$src" --strip-components=1 ||
+if [ ! -f "$pristine/.ntbnet-extracted" ]; then
+	log "extracting $tarball into $pristine"
+	rm -rf "$pristine" && mkdir -p "$pristine"
+	tar -xJf "$tarball" -C "$pristine" --strip-components=1 ||
 		die "cannot extract $tarball (step: kernel source)"
-	touch "$src/.ntbnet-extracted"
+	touch "$pristine/.ntbnet-extracted"
+fi
+
+# The patched tree: hard links to the pristine one, each patch applied in
+# name order. It is made aside and renamed when complete, so a tree with
+# the marker is always the whole series.
+if [ -n "$phash" ] && [ ! -f "$src/.ntbnet-patched" ]; then
+	log "applying ${#patches[@]} patch(es) from selftests/patches.$variant into $src"
+	rm -rf "$src" "$src.tmp"
+	cp -al "$pristine" "$src.tmp" || die "cannot copy $pristine (step: kernel patches)"
+	rm -f "$src.tmp/.ntbnet-extracted"
+	for p in "${patches[@]}"; do
+		log "  ${p##*/}"
+		patch -p1 --forward --batch --no-backup-if-mismatch -d "$src.tmp" -i "$p" >&2 ||
+			die "${p#$top/} does not apply to linux-source $srcver (patch says why above; the half-patched copy is $src.tmp) (step: kernel patches)"
+		# The file patch wrote must be its own, not still a link to the
+		# pristine tree's copy (which would then have been changed too).
+		for f in $(awk '/^\+\+\+ b\// { print substr($2, 3) }' "$p"); do
+			[ ! -e "$src.tmp/$f" ] || [ "$(stat -c %h "$src.tmp/$f")" = 1 ] ||
+				die "patching left $f linked to the pristine tree (step: kernel patches)"
+		done
+	done
+	printf '%s\n' "${patches[@]##*/}" > "$src.tmp/.ntbnet-patched"
+	mv "$src.tmp" "$src"
 fi
 
 mk() { make -s -C "$src" O="$kdir" LLVM=1 "$@"; }
