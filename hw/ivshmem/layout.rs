@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The virtual NTB's shared-memory layout, version 1 (see
+//! The virtual NTB's shared-memory layout, version 2 (see
 //! Documentation/ivshmem-ntb.md). Pure arithmetic: no kernel dependencies,
 //! so that it can be tested on the host.
 
 /// `"NTBIVSHM"`, little-endian, at offset 0.
 pub(crate) const MAGIC: u64 = u64::from_le_bytes(*b"NTBIVSHM");
-/// The layout version this driver speaks.
-pub(crate) const VERSION: u32 = 1;
+/// The layout version this driver speaks (2: the port block's `seen`
+/// word, which makes the link symmetric).
+pub(crate) const VERSION: u32 = 2;
 
 /// Header field offsets.
 pub(crate) const HDR_MAGIC: usize = 0x00;
@@ -25,6 +26,7 @@ pub(crate) const PORT_BLOCK: usize = 0x1000;
 pub(crate) const PORT_SESSION: usize = 0x00;
 pub(crate) const PORT_HEARTBEAT: usize = 0x04;
 pub(crate) const PORT_LINK_ENABLED: usize = 0x08;
+pub(crate) const PORT_SEEN: usize = 0x0c;
 pub(crate) const PORT_SPADS: usize = 0x40;
 
 /// The control area (header and port blocks) before the windows.

@@ -11,7 +11,7 @@
 //!
 //! - a versioned header, then one control block per port (this VM's
 //!   ivshmem peer ID is its port) holding its session, heartbeat, link
-//!   enable and scratchpads;
+//!   enable, the peer session it has seen, and scratchpads;
 //! - memory windows: each port's inbound windows are fixed regions of the
 //!   shared memory. The device's coherent DMA allocations come from this
 //!   port's windows, so a client that allocates its inbound buffer and
@@ -19,8 +19,12 @@
 //!   translation fails;
 //! - doorbells: one MSI-X vector per bit, rung through the Doorbell
 //!   register;
-//! - link: up when both sides enabled it and the peer's heartbeat moves;
-//!   down within a second of the peer stopping.
+//! - link: up when both sides enabled it, the peer's heartbeat moves and
+//!   the peer has seen this port's current session; down within a second
+//!   of the peer stopping. The link is symmetric: a port that takes the
+//!   link down for a reason the peer cannot see (the peer went silent, a
+//!   client disabled the link) starts a new session, and the peer reports
+//!   the link down when it sees that.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::c_str;
@@ -67,8 +71,17 @@ const LINK_LOG_INTERVAL_MS: u64 = 5000;
 /// Most doorbell vectors (bits of a 64-bit doorbell register).
 const MAX_VECTORS: u32 = 64;
 
-/// The link as the heartbeat timer sees it; only the timer writes it.
+/// The link as the heartbeat timer sees it; only the timer writes it,
+/// except `reset`.
 struct LinkWatch {
+    /// A client disabled the link since the last tick (set by
+    /// `link_disable`, taken by the timer): the next tick starts a new
+    /// session, so that `ntb_link_disable` followed by `ntb_link_enable`
+    /// within a tick does not pass unseen by the peer.
+    reset: AtomicBool,
+    /// This port's session (in our block, where the peer could overwrite
+    /// it: never read back from there).
+    session: AtomicU32,
     peer_session: AtomicU32,
     peer_heartbeat: AtomicU32,
     stale: AtomicU32,
@@ -95,7 +108,6 @@ struct Shared {
     port: u32,
     peer: u32,
     vectors: u32,
-    session: u32,
     link_enabled: AtomicBool,
     link_up: AtomicBool,
     watch: LinkWatch,
@@ -174,27 +186,61 @@ impl Shared {
     }
 }
 
+/// A new session value: random, non-zero, and not `old`.
+fn new_session(old: u32) -> u32 {
+    loop {
+        let s = klib::kern::random::u32();
+        if s != 0 && s != old {
+            return s;
+        }
+    }
+}
+
 impl klib::kern::timer::TimerCallback for Shared {
-    /// The heartbeat: advance ours, watch the peer's, report link changes.
+    /// The heartbeat: advance ours, watch the peer's, report link changes
+    /// (Documentation/ivshmem-ntb.md, "Link", says what each step is for).
     fn run(&self) -> Option<u32> {
         if let Some(hb) = self.port_word(self.port, layout::PORT_HEARTBEAT) {
             hb.fetch_add(1, Ordering::Release);
         }
+        // Each of the peer's words is read once.
         let session = self.peer_word(layout::PORT_SESSION);
         let heartbeat = self.peer_word(layout::PORT_HEARTBEAT);
         let enabled = self.peer_word(layout::PORT_LINK_ENABLED) != 0;
+        let seen = self.peer_word(layout::PORT_SEEN);
 
         let w = &self.watch;
+        // The peer started a new session (it came back, or it took the
+        // link down on its side): reported down once, as a hardware link
+        // goes down on both sides, so that clients renegotiate.
         let restarted = w.peer_session.swap(session, Ordering::Relaxed) != session;
-        if restarted || w.peer_heartbeat.swap(heartbeat, Ordering::Relaxed) != heartbeat {
-            w.stale.store(0, Ordering::Relaxed);
+        let stale = if restarted || w.peer_heartbeat.swap(heartbeat, Ordering::Relaxed) != heartbeat
+        {
+            0
         } else {
-            w.stale.fetch_add(1, Ordering::Relaxed);
+            w.stale.load(Ordering::Relaxed).saturating_add(1)
+        };
+        w.stale.store(stale, Ordering::Relaxed);
+        let alive = session != 0 && stale < w.stale_ticks;
+        // The peer went silent just now (a dead VM, or one that its host
+        // does not run), or a client disabled the link here since the
+        // last tick: either is invisible to the peer, which may still see
+        // the link up. A new session of ours tells it to take the link
+        // down too (and stay down until it has seen the new session).
+        let silenced = session != 0 && stale == w.stale_ticks;
+        let reset = w.reset.swap(false, Ordering::AcqRel);
+        let mut own = w.session.load(Ordering::Relaxed);
+        if silenced || reset {
+            own = new_session(own);
+            w.session.store(own, Ordering::Relaxed);
+            self.set_own(layout::PORT_SESSION, own);
         }
-        let alive = session != 0 && w.stale.load(Ordering::Relaxed) < w.stale_ticks;
-        // A peer that came back with a new session is reported down once,
-        // so that clients renegotiate.
-        let up = self.link_enabled.load(Ordering::Acquire) && alive && enabled && !restarted;
+        let up = self.link_enabled.load(Ordering::Acquire)
+            && alive
+            && enabled
+            && !restarted
+            && !reset
+            && seen == own;
         if self.link_up.swap(up, Ordering::AcqRel) != up {
             if !self.link_log.allow_from(&self.name) {
                 // Rate-limited.
@@ -205,12 +251,15 @@ impl klib::kern::timer::TimerCallback for Shared {
             } else if !alive {
                 // How long the peer's heartbeat has been still: the time
                 // it took to notice a dead peer.
-                let silent = w.stale.load(Ordering::Relaxed) * TICK_MS;
                 pr_info!(
                     "{}: link down (peer silent for {} ms)\n",
                     &*self.name,
-                    silent
+                    stale.saturating_mul(TICK_MS)
                 );
+            } else if restarted {
+                pr_info!("{}: link down (peer reset the link)\n", &*self.name);
+            } else if reset {
+                pr_info!("{}: link down (reset here)\n", &*self.name);
             } else {
                 pr_info!("{}: link down\n", &*self.name);
             }
@@ -219,6 +268,9 @@ impl klib::kern::timer::TimerCallback for Shared {
                 self.resignal(!0);
             }
         }
+        // After the link event: the peer may come up once it reads this,
+        // and our clients have by then been told that the link went down.
+        self.set_own(layout::PORT_SEEN, session);
         Some(TICK_MS)
     }
 }
@@ -258,6 +310,9 @@ impl hw::Hardware for Shared {
     fn link_disable(&self) -> Result {
         self.link_enabled.store(false, Ordering::Release);
         self.set_own(layout::PORT_LINK_ENABLED, 0);
+        // The peer must see this even if a client enables the link again
+        // before the next tick: the tick starts a new session.
+        self.watch.reset.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -450,9 +505,13 @@ impl Drop for Ivshmem {
         // Clients go first, while interrupts and heartbeat still run; the
         // peer then sees this port leave.
         self.shared.ntb.unregister();
+        // The heartbeat stops before the session is cleared: a tick
+        // after it (a client's link disable at unregister starts a new
+        // session in the next tick) would write a live session again.
+        self.shared.heartbeat.shutdown();
         self.shared.set_own(layout::PORT_LINK_ENABLED, 0);
         self.shared.set_own(layout::PORT_SESSION, 0);
-        // `irqs`, then `shared` (heartbeat, DMA ops, mappings) drop next.
+        // `irqs`, then `shared` (DMA ops, mappings) drop next.
     }
 }
 
@@ -582,12 +641,7 @@ impl pci::Driver for Driver {
         // This port's block starts clean for the new session.
         let block = layout.port_block(port);
         shm.zero(block, layout::PORT_BLOCK)?;
-        let session = loop {
-            let s = klib::kern::random::u32();
-            if s != 0 {
-                break s;
-            }
-        };
+        let session = new_session(0);
         let mut windows = KVec::new();
         for w in 0..layout.mws as i32 {
             let off = layout.window(port, w).ok_or(EINVAL)?;
@@ -611,10 +665,11 @@ impl pci::Driver for Driver {
                 port,
                 peer,
                 vectors,
-                session,
                 link_enabled: AtomicBool::new(false),
                 link_up: AtomicBool::new(false),
                 watch: LinkWatch {
+                    reset: AtomicBool::new(false),
+                    session: AtomicU32::new(session),
                     peer_session: AtomicU32::new(0),
                     peer_heartbeat: AtomicU32::new(0),
                     stale: AtomicU32::new(stale_ticks),

@@ -16,7 +16,7 @@ use std::time::Duration;
 use ivshmem_server::proto;
 
 pub const MAGIC: u64 = u64::from_le_bytes(*b"NTBIVSHM");
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 pub const HDR_MAGIC: usize = 0x00;
 pub const HDR_VERSION: usize = 0x08;
 pub const HDR_SIZE: usize = 0x10;
@@ -28,10 +28,11 @@ pub const HDR_MW_OFFSET: usize = 0x30;
 pub const PORT_SESSION: usize = 0x00;
 pub const PORT_HEARTBEAT: usize = 0x04;
 pub const PORT_LINK_ENABLED: usize = 0x08;
+pub const PORT_SEEN: usize = 0x0c;
 pub const PORT_SPADS: usize = 0x40;
 const MIB: u64 = 1 << 20;
 
-/// The shared-memory layout, version 1.
+/// The shared-memory layout, version 2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IvLayout {
     pub size: u64,

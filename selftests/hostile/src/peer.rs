@@ -342,16 +342,23 @@ impl Peer {
             .shm
             .r32(self.port_word(self.vm, ivshmem::PORT_LINK_ENABLED))
             != 0;
+        let seen = self.c.shm.r32(self.port_word(self.vm, ivshmem::PORT_SEEN));
         let restarted = session != self.vm_port_session;
         self.vm_port_session = session;
         if restarted || hb != self.vm_port_hb {
             self.vm_stale = 0;
         } else {
-            self.vm_stale += 1;
+            self.vm_stale = self.vm_stale.saturating_add(1);
         }
         self.vm_port_hb = hb;
         let alive = session != 0 && self.vm_stale < PORT_STALE_TICKS;
-        self.link_enable && alive && enabled && !restarted
+        // (This peer never resets the link itself, except by the session
+        // changes of the attacks.)
+        let up = self.link_enable && alive && enabled && !restarted && seen == self.port_session;
+        self.c
+            .shm
+            .w32(self.port_word(self.me, ivshmem::PORT_SEEN), session);
+        up
     }
 
     // --- Handshake ----------------------------------------------------------
