@@ -35,6 +35,12 @@
 #                   Only the last boot's exit status counts. Repeatable.
 #                   With T of the form /TEXT, the kill comes once the host's
 #                   output has a line TEXT (no blanks; independent of load).
+#   --stall MS:N@T  stop host N's QEMU (SIGSTOP) for MS milliseconds
+#                   times NTBNET_VM_SLOWDOWN, then let it run on (SIGCONT):
+#                   the stall of a VM that its loaded host does not run, as
+#                   the peer sees it. T as for --restart (seconds after the
+#                   host started, or /TEXT). Stalls come after every
+#                   --restart, in the order given. Repeatable.
 #   --shm-file      keep the shared memory in the run directory (shm.bin)
 #   --setup CMD     run CMD (with SHM set to that file when --shm-file is
 #                   given) after the server starts, before the hosts boot
@@ -82,9 +88,9 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${NTBNET_BUILD:-$top/build}
 hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
 edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup= ntb=ivshmem host_peer=
-restarts=() pokes=() qlog_expect=() boots=() warn_allow=()
+restarts=() stalls=() pokes=() qlog_expect=() boots=() warn_allow=()
 
-usage() { sed -n '4,72p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,78p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -101,6 +107,7 @@ while [ $# -gt 0 ]; do
 	--iommu) iommu=1; shift ;;
 	--append) append="$append $2"; shift 2 ;;
 	--restart) restarts+=("$2"); shift 2 ;;
+	--stall) stalls+=("$2"); shift 2 ;;
 	--shm-file) shm_file=1; shift ;;
 	--setup) setup=$2; shift 2 ;;
 	--shm-poke) pokes+=("$2"); shm_file=1; shift 2 ;;
@@ -151,6 +158,8 @@ fi
 pids=()
 cleanup() {
 	local p
+	# (A host stopped by --stall takes no TERM before it runs again.)
+	for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	sleep 0.2
 	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
@@ -330,6 +339,26 @@ for r in $(printf '%s\n' "${restarts[@]}" | sort -t@ -k2 -n); do
 	boots[n]=$((${boots[n]:-0} + 1))
 	start_host "$n" "${boots[n]}"
 	started[$n]=$SECONDS
+done
+
+# Stop hosts for a while as --stall asks.
+for s in "${stalls[@]}"; do
+	ms=${s%%:*} r=${s#*:}
+	n=${r%@*} t=${r#*@}
+	[ "$n" -lt "$hosts" ] 2>/dev/null && [ "$ms" -gt 0 ] 2>/dev/null || die "--stall $s: MS:N@T"
+	if [ "${t#/}" != "$t" ]; then
+		until tr -d '\r' < "$run/host$n.out" | grep -qxF "${t#/}" || [ $SECONDS -ge $deadline ]; do
+			sleep 0.2
+		done
+	else
+		while [ $SECONDS -lt $((started[n] + t)) ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+	fi
+	[ $SECONDS -lt $deadline ] || break
+	ms=$((ms * ${NTBNET_VM_SLOWDOWN:-1}))
+	echo "vm.sh: stopping host$n for $ms ms (--stall $s)" >&2
+	kill -STOP "${qpids[$n]}" 2>/dev/null || true
+	sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
+	kill -CONT "${qpids[$n]}" 2>/dev/null || true
 done
 
 # Wait for every host to power off, within the time limit.
