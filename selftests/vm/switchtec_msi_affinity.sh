@@ -49,11 +49,14 @@ if [ "$HOST" = 0 ]; then
 				continue
 			fi
 			moves=$((moves + 1))
-			if ! wait_for 5 grows "$irq" $cpu "$before"; then
+			# 5 s is about the platform's speed, scaled by SLOWDOWN: on
+			# the debug kernel a queue went 5 s without an interrupt on
+			# either CPU (traffic at 1-2 Mbit/s, the VM not run for 4 s).
+			if ! wait_for $((5 * SLOWDOWN)) grows "$irq" $cpu "$before"; then
 				bad=$((bad + 1))
 				# Still on the old CPU (the peer kept the old message) or
 				# on none (the queue polled without interrupts)?
-				first_bad=${first_bad:-"q$q: no interrupt on CPU $cpu within 5 s of the move (CPU $((1 - cpu)): $old -> $(on_cpu "$irq" $((1 - cpu)))): $(grep "ntb0-q$q\$" /proc/interrupts)"}
+				first_bad=${first_bad:-"q$q: no interrupt on CPU $cpu within $((5 * SLOWDOWN)) s of the move (CPU $((1 - cpu)): $old -> $(on_cpu "$irq" $((1 - cpu)))): $(grep "ntb0-q$q\$" /proc/interrupts)"}
 			fi
 		done
 		sleep 1
