@@ -6,7 +6,8 @@ mod common;
 use std::fs;
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::{Client, Mapping};
@@ -20,6 +21,28 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// Held while a test creates a process or holds a listener it means to
+/// leave stale. The tests run in parallel threads, and a child forked by
+/// one of them keeps every descriptor of the test process until its
+/// `exec` closes it (close-on-exec): a listener bound at that moment lives
+/// on in the child for a while, so the "stale" socket of
+/// `serves_and_exits_cleanly_on_sigterm` can be live: its server refuses
+/// the path, or the test's client connects to the child's copy and is
+/// reset when the `exec` closes it (seen: "receiving from the server:
+/// Connection reset by peer" in the handshake, 2 runs of 200 on a busy
+/// machine).
+static FORK: Mutex<()> = Mutex::new(());
+
+fn fork_lock() -> MutexGuard<'static, ()> {
+    FORK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `cmd.output()` with no listener of another test open meanwhile.
+fn output(cmd: &mut Command) -> Output {
+    let _fork = fork_lock();
+    cmd.output().unwrap()
+}
+
 /// Kills the child on drop so a failing test leaves nothing behind.
 struct Running(Child);
 
@@ -31,6 +54,7 @@ impl Drop for Running {
 }
 
 fn spawn(args: &[&str]) -> Running {
+    let _fork = fork_lock();
     Running(
         Command::new(BIN)
             .args(args)
@@ -72,7 +96,10 @@ fn serves_and_exits_cleanly_on_sigterm() {
     let dir = temp_dir("term");
     let sock = dir.join("ivsh.sock");
     // A stale socket from an earlier run is replaced.
-    drop(UnixListener::bind(&sock).unwrap());
+    {
+        let _fork = fork_lock();
+        drop(UnixListener::bind(&sock).unwrap());
+    }
     let mut child = spawn(&[
         "--socket",
         sock.to_str().unwrap(),
@@ -137,10 +164,7 @@ fn shm_file_is_shared_and_sigint_exits() {
 fn refuses_bad_arguments_and_non_socket_paths() {
     let dir = temp_dir("bad");
     let sock = dir.join("ivsh.sock");
-    let out = Command::new(BIN)
-        .args(["--socket", sock.to_str().unwrap(), "--size", "3M"])
-        .output()
-        .unwrap();
+    let out = output(Command::new(BIN).args(["--socket", sock.to_str().unwrap(), "--size", "3M"]));
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a power of two"), "{err}");
@@ -148,15 +172,12 @@ fn refuses_bad_arguments_and_non_socket_paths() {
 
     // A regular file where the socket should go is left alone.
     fs::write(&sock, b"keep").unwrap();
-    let out = Command::new(BIN)
-        .args(["--socket", sock.to_str().unwrap(), "--size", "4K"])
-        .output()
-        .unwrap();
+    let out = output(Command::new(BIN).args(["--socket", sock.to_str().unwrap(), "--size", "4K"]));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a socket"));
     assert_eq!(fs::read(&sock).unwrap(), b"keep");
 
-    let out = Command::new(BIN).arg("--help").output().unwrap();
+    let out = output(Command::new(BIN).arg("--help"));
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("Usage: ivshmem-server --socket PATH"));
     fs::remove_dir_all(&dir).unwrap();
