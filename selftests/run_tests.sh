@@ -61,7 +61,10 @@ record() {
 
 # --- Host unit tests --------------------------------------------------------
 if [ "$suite" = vm ] && selected cargo; then
-	if (cd "$top" && timeout 1200 cargo test --workspace --locked --quiet -- --format pretty --test-threads 2) \
+	# --no-fail-fast: a failing test binary must not hide the others' results
+	# (without it cargo stops at the first failing binary and the rest of
+	# the host tests are neither run nor counted).
+	if (cd "$top" && timeout 1200 cargo test --workspace --locked --quiet --no-fail-fast -- --format pretty --test-threads 2) \
 		> "$logs/cargo.log" 2>&1; then
 		cargo_rc=0
 	else
