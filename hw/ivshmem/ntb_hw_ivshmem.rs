@@ -19,9 +19,11 @@
 //!   translation fails;
 //! - doorbells: one MSI-X vector per bit, rung through the Doorbell
 //!   register;
-//! - link: up when both sides enabled it, the peer's heartbeat moves and
-//!   the peer has seen this port's current session; down within a second
-//!   of the peer stopping. The link is symmetric: a port that takes the
+//! - link: up once both sides enabled it, the peer's heartbeat moves and
+//!   the peer has seen this port's current session, without a break for
+//!   the peer timeout (a hardware link takes as long to train: clients
+//!   such as ntb_transport need the time); down within a second of the
+//!   peer stopping. The link is symmetric: a port that takes the
 //!   link down for a reason the peer cannot see (the peer went silent, a
 //!   client disabled the link) starts a new session, and the peer reports
 //!   the link down when it sees that.
@@ -85,6 +87,9 @@ struct LinkWatch {
     peer_session: AtomicU32,
     peer_heartbeat: AtomicU32,
     stale: AtomicU32,
+    /// Consecutive ticks, up to the last one, in which the link could
+    /// have been up; it comes up when this reaches `stale_ticks`.
+    ready: AtomicU32,
     /// Ticks without a heartbeat after which the peer is down.
     stale_ticks: u32,
 }
@@ -235,12 +240,26 @@ impl klib::kern::timer::TimerCallback for Shared {
             w.session.store(own, Ordering::Relaxed);
             self.set_own(layout::PORT_SESSION, own);
         }
-        let up = self.link_enabled.load(Ordering::Acquire)
+        let could = self.link_enabled.load(Ordering::Acquire)
             && alive
             && enabled
             && !restarted
             && !reset
             && seen == own;
+        let ready = if could {
+            w.ready.load(Ordering::Relaxed).saturating_add(1)
+        } else {
+            0
+        };
+        w.ready.store(ready, Ordering::Relaxed);
+        // Up only once the conditions held for the peer timeout (a link
+        // that is up stays up while they hold). A client's work for the
+        // link-down, or for its probe, must run before the link-up:
+        // ntb_transport's probe reports the link down (queueing its
+        // link_cleanup work), and a link_cleanup that runs after the
+        // link-up cancels the link_work that the link-up queued, for good.
+        // A tick later was too soon on a loaded TCG machine.
+        let up = could && (self.link_up.load(Ordering::Acquire) || ready >= w.stale_ticks);
         if self.link_up.swap(up, Ordering::AcqRel) != up {
             if !self.link_log.allow_from(&self.name) {
                 // Rate-limited.
@@ -673,6 +692,7 @@ impl pci::Driver for Driver {
                     peer_session: AtomicU32::new(0),
                     peer_heartbeat: AtomicU32::new(0),
                     stale: AtomicU32::new(stale_ticks),
+                    ready: AtomicU32::new(0),
                     stale_ticks,
                 },
                 db_status: AtomicU64::new(0),
