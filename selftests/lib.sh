@@ -186,6 +186,16 @@ ntb_stat_sum() {
 	$ETHTOOL -S ntb0 | awk -v re="$1" '{ sub(":", "", $1) } $1 ~ re { s += $2 } END { print s + 0 }'
 }
 
+# ntb_diag: what a failed traffic check prints for the next reader:
+# ntbnet's non-zero counters, the link's and the neighbour's state, TCP's
+# counters.
+ntb_diag() {
+	$ETHTOOL -S ntb0 2>&1 | awk 'NF == 2 && $2 != 0'
+	$IP -s link show ntb0 2>&1
+	$IP neigh show dev ntb0 2>&1
+	grep '^Tcp:' /proc/net/snmp
+}
+
 ntb_barrier() {
 	if [ "$HOST" = 0 ]; then
 		timeout "${2:-60}" nc -l -p "$1" -e /bin/true

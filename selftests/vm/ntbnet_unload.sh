@@ -15,7 +15,24 @@ pings() { ping -c 10 -i 0.2 "$PEER" | grep -q ' 0% packet loss'; }
 # A stream from host 1 to host 0 for $1 seconds (host 0: a one-shot server
 # started beforehand).
 stream() { timeout $(($1 + 60)) $IPERF -c "$PEER" -t "$1" > /tmp/iperf.log 2>&1; }
+# A checked stream: on failure iperf3's log and ntb_diag. (The 4 s stream
+# after host 0's reload hung until its timeout once on each transport,
+# links up on both sides and no link event: not explained yet.)
+stream_ok() {
+	stream "$1" && return
+	local rc=$?
+	tail -n 20 /tmp/iperf.log
+	ntb_diag
+	return $rc
+}
 serve() { timeout 300 $IPERF -s -1 > /tmp/iperf-s.log 2>&1; }
+# The server's side of a checked stream: on failure its log and ntb_diag.
+served() {
+	grep -q receiver /tmp/iperf-s.log && return
+	tail -n 20 /tmp/iperf-s.log
+	ntb_diag
+	return 1
+}
 
 if [ "$HOST" = 0 ]; then
 	ktap_plan 16
@@ -33,7 +50,7 @@ if [ "$HOST" = 0 ]; then
 	serve &
 	ntb_barrier 6502
 	wait
-	ktap_check "unload: TCP after reload" grep -q receiver /tmp/iperf-s.log
+	ktap_check "unload: TCP after reload" served
 	# (B) Host 1 unloads while sending.
 	serve &
 	ntb_barrier 6503
@@ -73,7 +90,7 @@ if [ "$HOST" = 0 ]; then
 	serve &
 	ntb_barrier 6506 120
 	wait
-	ktap_check "unload: TCP after the peer rebooted" grep -q receiver /tmp/iperf-s.log
+	ktap_check "unload: TCP after the peer rebooted" served
 	ntb_barrier 6507 120
 	ktap_check "unload: rmmod" rmmod ntbnet $NTB_HW_RMMOD
 	ktap_result "unload: kmemleak finds nothing" "$(ntb_leaks)"
@@ -88,7 +105,7 @@ elif [ "$BOOT" = 0 ]; then
 	stream 10
 	wait_for 60 ntb_carrier
 	ntb_barrier 6502 120
-	ktap_check "unload: TCP after the peer reloaded" stream 4
+	ktap_check "unload: TCP after the peer reloaded" stream_ok 4
 	# (B) Unload while sending.
 	ntb_barrier 6503
 	stream 12 &
@@ -112,7 +129,7 @@ else
 	ntb_check_backend "unload"
 	ktap_check "unload: pings after reboot" pings
 	ntb_barrier 6506 120
-	ktap_check "unload: TCP after reboot" stream 4
+	ktap_check "unload: TCP after reboot" stream_ok 4
 	ntb_barrier 6507 120
 	ktap_check "unload: rmmod" rmmod ntbnet $NTB_HW_RMMOD
 	ktap_finished
