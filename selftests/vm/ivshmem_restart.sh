@@ -26,17 +26,25 @@ pings() { wait_for 90 ping -c 1 -W 1 $peer; }
 # VM for 1-2 s) passes for its death, and pings still reach that boot
 # until vm.sh kills it.
 rebooted() { ntb_barrier 6801 $((120 * SLOWDOWN)) && pings; }
+# Each host takes the link down only once both had their traffic (pings
+# and then a barrier), so that the other sees it go: on the debug kernel
+# host1's first boot passed its pings and died 2.5 s after host0's queue
+# came up, before a ping of host0's got through (host0 then had its pings
+# from the second boot and waited for a carrier loss that did not come);
+# and host1 passed its pings after host0's reload had come and gone, and
+# waited 120 s for that link-down.
+synced() { pings && ntb_barrier "$1" $((120 * SLOWDOWN)); }
 
 if [ "$HOST" = 0 ]; then
 	ktap_plan 11
 	ktap_check "restart: modules up" up
-	ktap_check "restart: traffic flows" pings
+	ktap_check "restart: traffic flows" synced 6804
 	ktap_check "restart: link down while host1 reloads" wait_for 60 carrier 0
-	ktap_check "restart: traffic after host1 reloaded" pings
+	ktap_check "restart: traffic after host1 reloaded" synced 6803
 	ktap_check "restart: unload here" down
 	sleep 2
 	ktap_check "restart: reload here" up
-	ktap_check "restart: traffic after reload here" pings
+	ktap_check "restart: traffic after reload here" synced 6802
 	ktap_check "restart: link down when host1's VM dies" wait_for 120 carrier 0
 	ktap_check "restart: traffic after host1 rebooted" rebooted
 	# The driver logs how long the dead peer's heartbeat was still when it
@@ -52,18 +60,17 @@ if [ "$HOST" = 0 ]; then
 elif [ "$BOOT" = 0 ]; then
 	ktap_plan 5
 	ktap_check "restart: modules up" up
-	ktap_check "restart: traffic flows" pings
+	ktap_check "restart: traffic flows" synced 6804
 	sleep 3
 	ktap_check "restart: unload" down
 	sleep 2
 	ktap_check "restart: reload" up
-	ktap_check "restart: traffic after reload" pings
-	# Host0 reloads next (the link goes down and comes back); then this
+	ktap_check "restart: traffic after reload" synced 6803
+	# Host0 reloads next (the link goes down and comes back; this host's
+	# barrier connects once host0 had its traffic after it); then this
 	# VM is ready to die: vm.sh kills it on the line below, whatever the
 	# load (a fixed delay killed it too early on a busy machine).
-	wait_for 120 carrier 0
-	wait_for 120 carrier 1
-	pings
+	ntb_barrier 6802 $((120 * SLOWDOWN))
 	echo restart:ready
 	sleep 600
 else
