@@ -48,13 +48,13 @@
 #                   write VAL as a little-endian 64-bit word at byte OFF
 #                   of the shared memory before the hosts boot (implies
 #                   --shm-file); for tests of a corrupted header
-#   --host-peer CMD run CMD (sh -c, from the source tree, with IVSHMEM_SOCKET
-#                   and BUILD set) as one more peer of the ivshmem server
-#                   once the hosts hold their peer IDs (e.g. the hostile
-#                   peer, selftests/hostile); its output is peer.log, shown
-#                   as `peer| `; the run fails if it exits non-zero. With
-#                   --ntb switchtec -n 1 it plays partition 1 instead, on
-#                   SWITCHTEC_SOCKET (QEMU_LOG: host0's QEMU log)
+#   --host-peer CMD run CMD (sh -c, from the source tree, with IVSHMEM_SOCKET,
+#                   BUILD and NTBNET_VM_SLOWDOWN set) as one more peer of
+#                   the ivshmem server once the hosts hold their peer IDs
+#                   (e.g. the hostile peer, selftests/hostile); its output
+#                   is peer.log, shown as `peer| `; the run fails if it
+#                   exits non-zero. With --ntb switchtec -n 1 it plays
+#                   partition 1 instead, on SWITCHTEC_SOCKET (QEMU_LOG: host0's QEMU log)
 #   --expect-qemu-log N:ERE
 #                   after the run, host N's QEMU log (stderr) must have a
 #                   line matching the extended regular expression ERE (what
@@ -311,7 +311,8 @@ done
 peer_pid=
 if [ -n "$host_peer" ]; then
 	(cd "$top" && IVSHMEM_SOCKET=$sock SWITCHTEC_SOCKET=$run/switchtec.sock \
-		QEMU_LOG=$run/host0.qemu.log BUILD=$build sh -c "$host_peer") > "$run/peer.log" 2>&1 &
+		QEMU_LOG=$run/host0.qemu.log BUILD=$build \
+		NTBNET_VM_SLOWDOWN=${NTBNET_VM_SLOWDOWN:-1} sh -c "$host_peer") > "$run/peer.log" 2>&1 &
 	peer_pid=$!
 	pids+=("$peer_pid")
 fi

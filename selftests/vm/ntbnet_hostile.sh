@@ -9,7 +9,11 @@
 # attack in turn (an echo request of 1200 + N data bytes starts attack N;
 # one of 1199 bytes is answered once the peer is idle again) and watches
 # itself while the attack runs and after it ends (case "baseline": the
-# same figures without an attack):
+# same figures without an attack). The peer takes the link down when the
+# VM's heartbeats stand still (port: 5 ticks, 500 ms; scratchpad: 1 s),
+# limits it multiplies by the VM's slowdown as the VM's peer_timeout_ms
+# is (vm.sh passes NTBNET_VM_SLOWDOWN), so that a KASAN VM busy with an
+# attack is not taken for dead. The victim's own limits:
 #   - RTNL answers: `ip link show` takes under 1 s longer than `true`
 #     (times the VM's slowdown, SLOWDOWN: 3 on the debug kernel); where
 #     the kernel has kprobe events (the debug kernel), RTNL itself is

@@ -40,16 +40,19 @@ struct Args {
     ip: [u8; 4],
     seconds: f64,
     attack: Option<(usize, f64)>,
+    slowdown: u32,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: ntbnet-hostile [--socket PATH] [--ip A.B.C.D] [--seconds S] [--attack NAME@T] [--list]\n\
+        "usage: ntbnet-hostile [--socket PATH] [--ip A.B.C.D] [--seconds S] [--attack NAME@T] [--slowdown N] [--list]\n\
          \n\
          --socket  the ivshmem server's socket (default: $IVSHMEM_SOCKET)\n\
          --ip      the address this peer answers ARP and ICMP echo for (default 10.99.0.2)\n\
          --seconds how long each attack lasts (default 5)\n\
          --attack  also run attack NAME T seconds after the link first came up\n\
+         --slowdown how much slower than the test kernel the VM runs; scales the limits\n\
+         \x20         for its heartbeats (default: $NTBNET_VM_SLOWDOWN, else 1)\n\
          --list    list the attacks with their command numbers"
     );
     std::process::exit(2)
@@ -63,6 +66,10 @@ fn parse_args() -> Args {
         ip: [10, 99, 0, 2],
         seconds: 5.0,
         attack: None,
+        slowdown: std::env::var("NTBNET_VM_SLOWDOWN")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -80,6 +87,7 @@ fn parse_args() -> Args {
                 let id = attack::by_name(name).unwrap_or_else(|| usage());
                 a.attack = Some((id, t.parse().unwrap_or_else(|_| usage())));
             }
+            "--slowdown" => a.slowdown = val().parse().unwrap_or_else(|_| usage()),
             "--list" => {
                 for (i, (name, what)) in ATTACKS.iter().enumerate() {
                     println!("{:2} {name:20} {what}", i + 1);
@@ -138,13 +146,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    p.slowdown = args.slowdown.max(1);
     p.log(&format!(
-        "peer {id} of the virtual NTB, {} MiB shared, answering {}.{}.{}.{}",
+        "peer {id} of the virtual NTB, {} MiB shared, answering {}.{}.{}.{}, heartbeat limits times {}",
         p.c.shm.len() >> 20,
         args.ip[0],
         args.ip[1],
         args.ip[2],
-        args.ip[3]
+        args.ip[3],
+        p.slowdown
     ));
     let seconds = Duration::from_secs_f64(args.seconds);
     let mut next_tick = Instant::now();

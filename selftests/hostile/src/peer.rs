@@ -16,9 +16,11 @@ use crate::spec::*;
 pub const TICK: Duration = Duration::from_millis(100);
 /// The scratchpad heartbeat period.
 pub const HEARTBEAT: Duration = Duration::from_millis(50);
-/// Port heartbeat ticks after which a silent peer is down (ivshmem-ntb.md).
+/// Port heartbeat ticks after which a silent peer is down (ivshmem-ntb.md),
+/// on a victim as fast as the test kernel; times `Peer::slowdown`.
 const PORT_STALE_TICKS: u32 = 5;
-/// How long the peer's scratchpad heartbeat may stand still while up.
+/// How long the peer's scratchpad heartbeat may stand still while up, on
+/// a victim as fast as the test kernel; times `Peer::slowdown`.
 const SP_HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// xorshift64*: enough randomness for garbage and sessions.
@@ -114,6 +116,15 @@ pub struct Peer {
     /// Pretend that the outbound mapping onto the victim's window is this
     /// small (`SP_OUTBOUND`), as a Switchtec host with a smaller BAR would.
     pub outbound_limit: Option<u64>,
+    /// How much slower than the test kernel the victim runs (vm.sh's
+    /// NTBNET_VM_SLOWDOWN: 3 on the debug kernel), at least 1. The limits
+    /// for the victim's heartbeats are multiplied by it, as the victim's
+    /// own `ntb_hw_ivshmem.peer_timeout_ms` is (500 ms times it): a KASAN
+    /// victim busy with an attack (gso-tiny-mss: segmenting 750 MSS-88
+    /// frames in software) let its port heartbeat stand still for 500 ms,
+    /// and this peer took the link down 3 times in one attack, which then
+    /// measured link restarts instead of what it meant to.
+    pub slowdown: u32,
     /// Port block knobs.
     pub port_heartbeat_on: bool,
     pub link_enable: bool,
@@ -211,6 +222,7 @@ impl Peer {
             triggers,
             header_override: None,
             outbound_limit: None,
+            slowdown: 1,
             port_heartbeat_on: true,
             link_enable: true,
             negotiate: true,
@@ -351,7 +363,7 @@ impl Peer {
             self.vm_stale = self.vm_stale.saturating_add(1);
         }
         self.vm_port_hb = hb;
-        let alive = session != 0 && self.vm_stale < PORT_STALE_TICKS;
+        let alive = session != 0 && self.vm_stale < PORT_STALE_TICKS * self.slowdown.max(1);
         // (This peer never resets the link itself, except by the session
         // changes of the attacks.)
         let up = self.link_enable && alive && enabled && !restarted && seen == self.port_session;
@@ -513,7 +525,7 @@ impl Peer {
             if w[SP_HEARTBEAT] != self.vm_sp_hb {
                 self.vm_sp_hb = w[SP_HEARTBEAT];
                 self.vm_sp_hb_at = Instant::now();
-            } else if self.vm_sp_hb_at.elapsed() > SP_HEARTBEAT_TIMEOUT {
+            } else if self.vm_sp_hb_at.elapsed() > SP_HEARTBEAT_TIMEOUT * self.slowdown.max(1) {
                 self.log("peer heartbeat stopped");
                 self.restart();
                 return;
