@@ -33,6 +33,19 @@ served() {
 	ntb_diag
 	return 1
 }
+# Every barrier waits as long on both hosts (a host that gave up earlier
+# than its peer would run on out of step, and later checks fail for the
+# wrong reason), and says when it gave up. The limit outlasts the longest
+# step of the other host between two barriers: a reload (up: 30 s for
+# the carrier, 30 s for a ping), a checked stream that hangs (its timeout,
+# 64 s), the server's wait for a client whose stream hung (iperf3's
+# receive timeout, 120 s), times SLOWDOWN as vm.sh's time limit is. A hung
+# stream still fails its own check on both hosts.
+bt=$((150 * SLOWDOWN))
+barrier() {
+	ntb_barrier "$1" $bt ||
+		ktap_diag "barrier $1: the other host did not arrive within $bt s"
+}
 
 if [ "$HOST" = 0 ]; then
 	ktap_plan 16
@@ -41,27 +54,27 @@ if [ "$HOST" = 0 ]; then
 	ntb_check_backend "unload"
 	# (A) Unload while receiving.
 	serve &
-	ntb_barrier 6501
+	barrier 6501
 	sleep 4
 	ktap_check "unload: rmmod ntbnet while receiving" timeout 30 rmmod ntbnet
 	ktap_check "unload: reload" up
 	ktap_check "unload: pings after reload" pings
 	wait
 	serve &
-	ntb_barrier 6502
+	barrier 6502
 	wait
 	ktap_check "unload: TCP after reload" served
 	# (B) Host 1 unloads while sending.
 	serve &
-	ntb_barrier 6503
+	barrier 6503
 	ktap_check "unload: carrier off while the peer reloads" wait_for 30 ntb_nocarrier
 	ktap_check "unload: carrier back" wait_for 60 ntb_carrier
 	wait
-	ntb_barrier 6504
+	barrier 6504
 	ktap_check "unload: pings after the peer reloaded" pings
 	# (C) Host 1 streams until its VM is killed.
 	serve &
-	ntb_barrier 6505
+	barrier 6505
 	ktap_check "unload: carrier off when the peer's VM dies" wait_for 120 ntb_nocarrier
 	# The virtual NTB logs how long the dead peer was silent when it took
 	# the NTB link down; ntbnet's carrier follows at its link event. (On
@@ -88,10 +101,10 @@ if [ "$HOST" = 0 ]; then
 	ktap_check "unload: pings after the peer rebooted" sh -c \
 		"ping -c 1 -W 30 $PEER >/dev/null; ping -c 10 -i 0.2 $PEER | grep -q ' 0% packet loss'"
 	serve &
-	ntb_barrier 6506 120
+	barrier 6506
 	wait
 	ktap_check "unload: TCP after the peer rebooted" served
-	ntb_barrier 6507 120
+	barrier 6507
 	ktap_check "unload: rmmod" rmmod ntbnet $NTB_HW_RMMOD
 	ktap_result "unload: kmemleak finds nothing" "$(ntb_leaks)"
 	ktap_finished
@@ -101,25 +114,25 @@ elif [ "$BOOT" = 0 ]; then
 	ktap_check "unload: ntb0 up, peer answers" up
 	ntb_check_backend "unload"
 	# (A) Host 0 unloads while this host sends.
-	ntb_barrier 6501
+	barrier 6501
 	stream 10
 	wait_for 60 ntb_carrier
-	ntb_barrier 6502 120
+	barrier 6502
 	ktap_check "unload: TCP after the peer reloaded" stream_ok 4
 	# (B) Unload while sending.
-	ntb_barrier 6503
+	barrier 6503
 	stream 12 &
 	sleep 4
 	ktap_check "unload: rmmod ntbnet while sending" timeout 30 rmmod ntbnet
 	sleep 1
 	ktap_check "unload: reload" up
 	wait
-	ntb_barrier 6504
+	barrier 6504
 	ktap_check "unload: pings after reload" pings
 	ktap_result "unload: kmemleak finds nothing" "$(ntb_leaks)"
 	# (C) Stream until vm.sh kills this VM (at a fixed time, or once this
 	# line shows: vm.sh --restart 1@/unload:streaming).
-	ntb_barrier 6505
+	barrier 6505
 	(sleep 3; echo unload:streaming) &
 	stream 600
 	sleep 600
@@ -128,9 +141,9 @@ else
 	ktap_check "unload: ntb0 up after reboot" up
 	ntb_check_backend "unload"
 	ktap_check "unload: pings after reboot" pings
-	ntb_barrier 6506 120
+	barrier 6506
 	ktap_check "unload: TCP after reboot" stream_ok 4
-	ntb_barrier 6507 120
+	barrier 6507
 	ktap_check "unload: rmmod" rmmod ntbnet $NTB_HW_RMMOD
 	ktap_finished
 fi
