@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# vm-args: -n 2 -t 420 --restart 1@/unload:streaming
+# vm-args: -n 2 -t 540 --restart 1@/unload:streaming
 # vm-kernels: base debug
 #
 # ntbnet survives its peer: (A) host 0 unloads ntbnet while it receives a
@@ -40,7 +40,9 @@ served() {
 # the carrier, 30 s for a ping), a checked stream that hangs (its timeout,
 # 64 s), the server's wait for a client whose stream hung (iperf3's
 # receive timeout, 120 s), times SLOWDOWN as vm.sh's time limit is. A hung
-# stream still fails its own check on both hosts.
+# stream still fails its own check on both hosts, and the run's limit
+# (540 s; a run takes about 210 s) leaves room for one hang and its
+# barrier, so that the checks after it still report.
 bt=$((150 * SLOWDOWN))
 barrier() {
 	ntb_barrier "$1" $bt ||
