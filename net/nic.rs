@@ -425,8 +425,8 @@ impl net::Driver for Nic {
 
     fn select_queue(&self, _dev: &net::Device, _skb: &SkBuff, current: Option<u16>) -> Option<u16> {
         // A socket stays on its queue while that queue has frames on the
-        // ring (`Queue::keeps_flows`); otherwise XPS picks the sending
-        // CPU's queue, or the flow hash.
+        // ring and for a while after (`Queue::keeps_flows`); otherwise XPS
+        // picks the sending CPU's queue, or the flow hash.
         let q = current?;
         self.active_queues()
             .get(usize::from(q))

@@ -27,10 +27,11 @@ use crate::ring::{
 };
 use crate::stats::QueueStats;
 use crate::window::Windows;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::{Arc, SpinLock};
+use kernel::time::Ktime;
 
 /// Bytes of a frame received into the skb's head, the rest going into
 /// fragments: room for the headers GRO and the stack parse.
@@ -224,6 +225,10 @@ pub(crate) struct Queue {
     /// last queue this is stays on it while it is not zero (see
     /// [`Queue::keeps_flows`]).
     tx_pending: AtomicU32,
+    /// When this host last saw the peer consume all of this queue's frames
+    /// (ns, monotonic): a socket whose last queue this is stays on it for
+    /// [`Queue::FLOW_HOLD_NS`] after that too (see [`Queue::keeps_flows`]).
+    tx_drained: AtomicU64,
     /// This queue's counters.
     pub(crate) stats: QueueStats,
     /// The device's test modes (`rx_frags`).
@@ -239,6 +244,11 @@ impl HrTimerCallback for Queue {
         self.stats.coal_polls.inc();
         self.napi.schedule();
     }
+}
+
+/// The monotonic clock, in ns.
+fn now_ns() -> u64 {
+    u64::try_from(Ktime::ktime_get().to_ns()).unwrap_or(0)
 }
 
 impl Queue {
@@ -262,6 +272,7 @@ impl Queue {
             rx <- new_spinlock!(None, "ntbnet_rx"),
             index,
             tx_pending: AtomicU32::new(0),
+            tx_drained: AtomicU64::new(0),
             stats: QueueStats::default(),
             hooks,
         })
@@ -347,19 +358,41 @@ impl Queue {
         m
     }
 
+    /// How long a flow stays on its queue after the peer consumed the
+    /// queue's last frame: TCP's minimum retransmission timeout (200 ms),
+    /// so that not even a tail-loss probe or a retransmission of a flow
+    /// that paused can overtake its own earlier frames.
+    const FLOW_HOLD_NS: u64 = 200 * 1_000_000;
+
     /// Whether a flow that last left on this queue must stay on it: frames
-    /// of it may still be on the ring, and a frame on another queue would
-    /// overtake them (the peer polls each queue on its own CPU), which TCP
-    /// takes for loss and retransmits. The stack's own guard against this,
-    /// `skb->ooo_okay`, sees nothing in flight, since the ring holds copies
-    /// and the skbs are freed at once.
+    /// of it may still be on the ring, or on their way up the peer's stack.
+    /// A frame on another queue would overtake them (the peer polls each
+    /// queue on its own CPU), which TCP takes for loss and retransmits. The
+    /// stack's own guard against this, `skb->ooo_okay`, sees nothing in
+    /// flight, since the ring holds copies and the skbs are freed at once.
+    ///
+    /// The peer's consumer index is not enough: a frame it consumed can
+    /// still wait in its NAPI poll and GRO (GRO keeps packets across polls
+    /// when the budget runs out), or on a vCPU or CPU that was preempted,
+    /// while the flow's next frame, sent on another queue after the
+    /// sender's task moved to another CPU, is delivered by the peer's
+    /// other CPU first. So a queue also keeps its flows for
+    /// [`Self::FLOW_HOLD_NS`] after it drained: a flow moves to another
+    /// queue only after a pause that long, when XPS may pick its new CPU's
+    /// queue without reordering it.
     pub(crate) fn keeps_flows(&self) -> bool {
-        self.tx_pending.load(Ordering::Relaxed) != 0
+        if self.tx_pending.load(Ordering::Relaxed) != 0 {
+            return true;
+        }
+        let drained = self.tx_drained.load(Ordering::Relaxed);
+        now_ns().wrapping_sub(drained) < Self::FLOW_HOLD_NS
     }
 
     fn note_pending(&self, tx: &TxState) {
         let n = tx.ring.in_flight().wrapping_add(tx.ring.unpublished());
-        self.tx_pending.store(n, Ordering::Relaxed);
+        if self.tx_pending.swap(n, Ordering::Relaxed) != 0 && n == 0 {
+            self.tx_drained.store(now_ns(), Ordering::Relaxed);
+        }
     }
 
     /// The peer raised this queue's interrupt (interrupt context).
