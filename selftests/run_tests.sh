@@ -17,8 +17,10 @@
 # 4. With NTBNET_KERNELS="base debug" (what `make test` sets; `base`
 #    alone by default), the VM tests whose `# vm-kernels:` line names
 #    `debug` run again on the debug kernel of build/debug/ (`make debug`),
-#    with their time limits tripled (KASAN and lockdep slow the VMs). A
-#    test without the line runs on `base` only.
+#    with their time limits tripled (KASAN and lockdep slow the VMs) and
+#    a kmemleak scan on every host after its script (NTBNET_VM_KMEMLEAK,
+#    selftests/init): a leak fails the test. A test without the line runs
+#    on `base` only.
 #    NTBNET_DEBUG_ALL=1 (`make test-debug-all`, not in CI: it takes hours)
 #    runs every VM test on the debug kernel, whatever its line says.
 #
@@ -112,9 +114,9 @@ done
 retry=${NTBNET_RETRY:-1} retry_until=${NTBNET_RETRY_UNTIL:-3600} flaky=
 for kernel in ${NTBNET_KERNELS:-base}; do
 	if [ "$kernel" = base ]; then
-		build=$top/build label=vm out=$logs slowdown=1
+		build=$top/build label=vm out=$logs slowdown=1 kmemleak=0
 	else
-		build=$top/build/$kernel label="vm[$kernel]" out=$logs/$kernel slowdown=3
+		build=$top/build/$kernel label="vm[$kernel]" out=$logs/$kernel slowdown=3 kmemleak=1
 		mkdir -p "$out"
 	fi
 	for t in "$top/selftests/${suite%-only}"/*.sh; do
@@ -129,7 +131,7 @@ for kernel in ${NTBNET_KERNELS:-base}; do
 		start=$SECONDS
 		run_vm() {
 			# shellcheck disable=SC2086 # vm-args and vm-files are word lists.
-			NTBNET_BUILD=$build NTBNET_VM_SLOWDOWN=$slowdown \
+			NTBNET_BUILD=$build NTBNET_VM_SLOWDOWN=$slowdown NTBNET_VM_KMEMLEAK=$kmemleak \
 				"$top/selftests/vm.sh" $args -o "$out/$name" "$t" "$top/selftests/lib.sh" "$top/selftests/bad_shm.sh" \
 				$(for f in $files; do echo "$top/selftests/$f"; done) \
 				> "$out/$name.log" 2>&1

@@ -75,13 +75,15 @@
 # server (default build/; build/debug/ for the debug kernel);
 # NTBNET_VM_SLOWDOWN, a factor for the time limit (default 1), which the
 # hosts see as SLOWDOWN (selftests/lib.sh; ntbvm.slowdown= on the kernel
-# command line) to scale their own time limits.
+# command line) to scale their own time limits; NTBNET_VM_KMEMLEAK=1, a
+# kmemleak scan on every host after the script (selftests/init;
+# run_tests.sh sets it for the debug kernel), whose findings fail the run.
 #
 # Exit status: 0 when every host's script exited 0 within the time limit
 # and no console shows a kernel error (including any lockdep, UBSAN, KFENCE,
-# hung-task or RCU-stall report, and lockdep turned off by one); 1 otherwise,
-# with the reason. Every process the harness starts is stopped on exit,
-# failure or Ctrl-C.
+# hung-task, RCU-stall or kmemleak report, and lockdep turned off by one);
+# 1 otherwise, with the reason. Every process the harness starts is stopped
+# on exit, failure or Ctrl-C.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -90,7 +92,7 @@ hosts=2 limit=300 outdir= shm_mb=64 vectors=8 cpus=2 mem=1024
 edu=0 iommu=0 append= console_check=1 quiet=0 shm_file=0 setup= ntb=ivshmem host_peer=
 restarts=() stalls=() pokes=() qlog_expect=() boots=() warn_allow=()
 
-usage() { sed -n '4,78p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '4,80p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { printf 'vm.sh: %s\n' "$*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -274,7 +276,7 @@ start_host() {
 		-accel tcg,thread=multi -cpu max,la57=off -smp "$cpus" -m "$mem" \
 		"${extra_dev[@]}" $(ntb_args "$i") \
 		-kernel "$build/bzImage" -initrd "$run/initrd.cpio.gz" \
-		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 oops=panic printk.time=1 ntbvm.host=$i ntbvm.hosts=$hosts ntbvm.boot=$boot ntbvm.slowdown=${NTBNET_VM_SLOWDOWN:-1} ntb_hw_ivshmem.peer_timeout_ms=$((500 * ${NTBNET_VM_SLOWDOWN:-1})) no_timer_check rcupdate.rcu_cpu_stall_timeout=300 $append" \
+		-append "console=ttyS0 earlyprintk=serial,ttyS0 panic=-1 oops=panic printk.time=1 ntbvm.host=$i ntbvm.hosts=$hosts ntbvm.boot=$boot ntbvm.slowdown=${NTBNET_VM_SLOWDOWN:-1} ntbvm.kmemleak=${NTBNET_VM_KMEMLEAK:-0} ntb_hw_ivshmem.peer_timeout_ms=$((500 * ${NTBNET_VM_SLOWDOWN:-1})) no_timer_check rcupdate.rcu_cpu_stall_timeout=300 $append" \
 		-serial file:"$run/host$i.console.$boot" -serial file:"$run/host$i.out" \
 		> "$run/host$i.qemu.log" 2>&1 &
 	pids+=($!)
@@ -380,6 +382,8 @@ for p in "${qpids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 kernel_errors='BUG:|WARNING:|Call Trace:|KASAN|UBSAN|KFENCE|unreferenced object|Kernel panic'
 kernel_errors+='|possible circular locking|inconsistent lock state|lockdep turned itself off'
 kernel_errors+='|INFO: task .* blocked'
+# selftests/init's kmemleak check after the script (ntbvm.kmemleak=1).
+kernel_errors+='|ntbnet-vm: kmemleak (found|cannot)'
 status=0
 for ((i = 0; i < hosts; i++)); do
 	out=$run/host$i.out
